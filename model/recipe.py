@@ -1,0 +1,59 @@
+"""Recipes: YAML files in configs/, overridable from the command line as dotted `key=value`."""
+import copy
+import importlib.util
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_recipe(path: str | Path, overrides: list[str] = ()) -> dict:
+    """Read a recipe (following `base:` to the recipe it extends) and apply `a.b=value` overrides.
+
+    Values are parsed as YAML, so `training.learning_rate=3e-5` is a float and
+    `data.label_map={mendukung: pro}` a mapping.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such recipe")
+    recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    base = recipe.pop("base", None)
+    if base:
+        recipe = merge(load_recipe(path.parent / base), recipe)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} is not of the form key.sub=value")
+        node = recipe
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: '{part}' is not a section")
+        node[leaf] = yaml.safe_load(value)
+    return recipe
+
+
+def merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def save_recipe(recipe: dict, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def resolve_model_path(name: str) -> str:
+    """`package:<module>/<folder>` names a model shipped inside an installed Python package
+    (the offline encoder of the quick start); anything else is a hub name or a directory."""
+    if not name.startswith("package:"):
+        return name
+    module, _, sub = name[len("package:"):].partition("/")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"model {name!r}: Python package '{module}' is not installed "
+                                f"(pip install {module.replace('_', '-')})")
+    return str(Path(list(spec.submodule_search_locations)[0]) / sub)

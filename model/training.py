@@ -1,0 +1,117 @@
+"""Fine-tuning with the Hugging Face Trainer: windows in, per-article validation scores out."""
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import DatasetDict, load_from_disk
+from transformers import (DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainerCallback,
+                          TrainingArguments, set_seed)
+
+from data import cached_dataset
+from data.windows import tokenize_windows
+from metrics import load_stance_metric
+
+from .labels import TARGETS
+from .modeling import (article_probabilities, class_weights_from, load_encoder_for_training, save_stance_settings,
+                       stance_loss)
+from .recipe import ROOT, save_recipe
+
+WINDOW_DEFAULTS = {"max_length": 512, "stride": 128, "train_strategy": "windows", "head_tokens": 128}
+TRAINING_DEFAULTS = {  # what every recipe wants unless it says otherwise
+    "eval_strategy": "epoch", "save_strategy": "epoch", "logging_strategy": "epoch", "save_total_limit": 2,
+    "load_best_model_at_end": True, "metric_for_best_model": "mean_macro_f1", "greater_is_better": True,
+    "train_sampling_strategy": "group_by_length", "dataloader_pin_memory": torch.cuda.is_available(),
+    "report_to": ["tensorboard"] if importlib.util.find_spec("tensorboard") else "none",
+}
+
+
+def load_splits(data_cfg: dict) -> tuple[DatasetDict, dict]:
+    """A saved DatasetDict (`data.dataset`) or one built, once, from raw input (`data.source`)."""
+    if data_cfg.get("dataset"):
+        path = Path(data_cfg["dataset"])
+        report = json.loads((path / "build_report.json").read_text()) if (path / "build_report.json").exists() else {}
+        return load_from_disk(str(path)), report
+    cache = data_cfg.get("cache_dir") or ROOT / ".cache" / "datasets"
+    return cached_dataset({k: v for k, v in data_cfg.items() if k not in ("cache_dir", "dataset")}, cache)
+
+
+def window_split(ds, tokenizer, windows: dict, strategy: str = "windows"):
+    """Tokenized windows of a split; `datasets` caches the result next to the saved split."""
+    return ds.map(tokenize_windows, batched=True, remove_columns=ds.column_names, desc=f"windows ({strategy})",
+                  fn_kwargs={"tokenizer": tokenizer, "max_length": windows["max_length"],
+                             "stride": windows["stride"], "strategy": strategy,
+                             "head_tokens": windows["head_tokens"]})
+
+
+def per_article_metrics(window_ids: list, gold: dict):
+    """`compute_metrics` for the Trainer: window logits -> article probabilities -> scores."""
+    metric = load_stance_metric()
+
+    def compute(eval_pred):
+        keys, probs, _ = article_probabilities(eval_pred.predictions, window_ids)
+        scores = metric.compute(predictions=probs.argmax(-1), references=[gold[k] for k in keys])
+        # the per-label figures belong in evaluate.py's report, not in every training log line
+        return {k: v for k, v in scores.items() if k.endswith(("_accuracy", "_macro_f1", "_f_avg"))}
+    return compute
+
+
+class EpochMetricsWriter(TrainerCallback):
+    """Appends each evaluation's metrics to metrics_per_epoch.jsonl in the run directory."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if state.is_world_process_zero and metrics:
+            with open(self.path, "a") as f:
+                f.write(json.dumps({"epoch": state.epoch, "step": state.global_step, **metrics}) + "\n")
+
+
+def precision_flags(precision: str) -> dict:
+    """`auto`: bf16 where the GPU supports it, else fp16; fp32 on CPU (bf16 autocast on request)."""
+    if precision == "auto":
+        if torch.cuda.is_available():
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        else:
+            precision = "fp32"
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or fp16")
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
+    """Fine-tune per the recipe; returns the run directory and the best validation metrics."""
+    args_cfg = {**TRAINING_DEFAULTS, **recipe.get("training", {})}
+    out = Path(args_cfg["output_dir"])
+    set_seed(args_cfg.get("seed", 42))
+    model_cfg, windows = recipe.get("model", {}), {**WINDOW_DEFAULTS, **recipe.get("windows", {})}
+    splits, data_report = load_splits(recipe["data"])
+    tokenizer, model = load_encoder_for_training(model_cfg.get("name_or_path", ""), tiny=model_cfg.get("tiny"),
+                                                 train_texts=splits["train"]["text"])
+    train_windows = window_split(splits["train"], tokenizer, windows, windows["train_strategy"])
+    eval_windows = window_split(splits["validation"], tokenizer, windows)
+    gold = {r["id"]: [r[t] for t in TARGETS] for r in splits["validation"].select_columns(["id", *TARGETS])}
+
+    labels = np.array(train_windows["labels"])
+    weights = class_weights_from(labels) if model_cfg.get("class_weights", True) else None
+    args = TrainingArguments(**args_cfg, **precision_flags(recipe.get("precision", "auto")))
+    callbacks = [EpochMetricsWriter(out / "metrics_per_epoch.jsonl")]
+    if recipe.get("early_stopping_patience"):
+        callbacks.append(EarlyStoppingCallback(recipe["early_stopping_patience"]))
+    trainer = Trainer(model=model, args=args, train_dataset=train_windows, eval_dataset=eval_windows,
+                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                      compute_loss_func=stance_loss(weights, model_cfg.get("label_smoothing", 0.0)),
+                      compute_metrics=per_article_metrics(eval_windows["id"], gold), callbacks=callbacks)
+    if trainer.is_world_process_zero() and not resume:
+        (out / "metrics_per_epoch.jsonl").unlink(missing_ok=True)
+    trainer.train(resume_from_checkpoint=resume or None)
+    metrics = trainer.evaluate()  # the best checkpoint, reloaded at the end of training
+    if trainer.is_world_process_zero():
+        trainer.save_model(str(out))
+        save_stance_settings(out, windows)
+        save_recipe(recipe, out / "recipe.yaml")
+        (out / "data_report.json").write_text(json.dumps(data_report, indent=2))
+        (out / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))
+    return out, metrics

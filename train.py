@@ -1,0 +1,38 @@
+"""Fine-tune an encoder to label each article's stance toward Russia, the US and Syria.
+
+  python train.py --config configs/quickstart.yaml
+  python train.py --config configs/indobert-base-p1.yaml training.learning_rate=3e-5
+  torchrun --nproc_per_node 2 train.py --config configs/indobert-base-p1.yaml
+"""
+import argparse
+import json
+import sys
+import time
+
+from data import DataError
+from model.modeling import ModelUnavailable
+from model.recipe import load_recipe
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help="YAML recipe from configs/")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output dir")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. training.num_train_epochs=3")
+    args = p.parse_args(argv)
+    start = time.time()
+    try:
+        recipe = load_recipe(args.config, args.overrides)
+        from model.training import train
+        out, metrics = train(recipe, resume=args.resume)
+    except (DataError, ModelUnavailable, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith("eval_mean_")}
+    print(f"validation (best checkpoint): {json.dumps(shown)}")
+    print(f"model: {out}  ({time.time() - start:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
