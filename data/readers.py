@@ -18,20 +18,26 @@ class Unreadable(str):
     """A record's text that could not be read (e.g. not UTF-8); carries the reason."""
 
 
-def iter_records(path: str | Path, labels_file: str | Path | None = None) -> Iterator[tuple[str, dict]]:
+def check_source(path: str | Path) -> Path:
+    """The input path, if it exists and has a readable format; else `DataError`."""
     path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if not path.is_dir() and path.suffix not in FORMATS:
+        raise DataError(f"{path}: unsupported format '{path.suffix}' (use a folder of .txt files, {', '.join(FORMATS)})")
+    return path
+
+
+def iter_records(path: str | Path, labels_file: str | Path | None = None) -> Iterator[tuple[str, dict]]:
+    path = check_source(path)
     if path.is_dir():
         yield from _iter_txt_folder(path, labels_file)
-    elif not path.exists():
-        raise DataError(f"{path}: no such file or folder")
     elif path.suffix in (".jsonl", ".json"):
         yield from _iter_jsonl(path)
     elif path.suffix == ".csv":
         yield from _iter_csv(path)
-    elif path.suffix == ".parquet":
-        yield from _iter_parquet(path)
     else:
-        raise DataError(f"{path}: unsupported format '{path.suffix}' (use a folder of .txt files, {', '.join(FORMATS)})")
+        yield from _iter_parquet(path)
 
 
 def _flatten(record: dict) -> dict:

@@ -35,12 +35,21 @@ def _head_tail(texts, tokenizer, max_length, head_tokens):
     # Keep the headline and lead plus the closing paragraph: the parts that weigh most.
     budget = max_length - tokenizer.num_special_tokens_to_add()
     head = min(head_tokens, budget)
+    prefix, suffix = _special_tokens_around(tokenizer)
     rows = []
     for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
         if len(ids) > budget:
             ids = ids[:head] + ids[len(ids) - (budget - head):] if budget > head else ids[:head]
-        rows.append(tokenizer.build_inputs_with_special_tokens(ids))
+        rows.append(prefix + ids + suffix)
     enc = {"input_ids": rows, "attention_mask": [[1] * len(r) for r in rows]}
     if "token_type_ids" in tokenizer.model_input_names:
         enc["token_type_ids"] = [[0] * len(r) for r in rows]
     return enc
+
+
+def _special_tokens_around(tokenizer) -> tuple[list[int], list[int]]:
+    """The special tokens the tokenizer puts before and after one text (e.g. [CLS] and [SEP])."""
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a")["input_ids"]
+    at = next(i for i in range(len(full)) if full[i:i + len(bare)] == bare)
+    return full[:at], full[at + len(bare):]

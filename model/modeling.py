@@ -26,15 +26,18 @@ class ModelUnavailable(RuntimeError):
     """The encoder could not be loaded (usually: a hub name with no network)."""
 
 
-def load_encoder_for_training(name_or_path: str, tiny: dict | None = None, train_texts=None):
+def load_encoder_for_training(name_or_path: str, tiny: dict | None = None, train_texts=None, tokenizer=None):
     """Tokenizer and a freshly headed classifier from a pretrained encoder, or, for tests and
-    smoke runs, a tiny randomly initialised BERT with a tokenizer trained on `train_texts`."""
+    smoke runs, a tiny randomly initialised BERT with a tokenizer trained on `train_texts`
+    (unless `tokenizer` is given: a resumed tiny run must keep its checkpoint's vocabulary)."""
     if tiny is not None:
-        tokenizer = train_tokenizer(train_texts, tiny.get("vocab_size", 2000))
+        tokenizer = tokenizer or train_tokenizer(train_texts, tiny.get("vocab_size", 2000))
         config = AutoConfig.for_model("bert", vocab_size=len(tokenizer), hidden_size=tiny.get("hidden_size", 32),
                                       num_hidden_layers=tiny.get("layers", 2), num_attention_heads=tiny.get("heads", 2),
                                       intermediate_size=tiny.get("hidden_size", 32) * 4,
                                       max_position_embeddings=tiny.get("max_position_embeddings", 512),
+                                      hidden_dropout_prob=tiny.get("dropout", 0.1),
+                                      attention_probs_dropout_prob=tiny.get("dropout", 0.1),
                                       **_label_config())
         return tokenizer, AutoModelForSequenceClassification.from_config(config)
     path = resolve_model_path(name_or_path)
@@ -54,18 +57,28 @@ def _label_config() -> dict:
 
 
 def train_tokenizer(texts, vocab_size: int):
-    """A WordPiece tokenizer learned from `texts`: tests need no download."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A WordPiece tokenizer whose vocabulary is learned from `texts`: tests need no download.
+
+    The vocabulary is the characters (alone and as "##" continuations) plus the most frequent
+    words, ties broken alphabetically: unlike the `tokenizers` trainer, whose hash maps are
+    seeded per process, the same texts always give the same vocabulary, which determinism and
+    resume both need.
+    """
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=special))
-    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    normalizer, pre = normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()
+    words = Counter(w for t in texts for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(t)))
+    chars = sorted({c for w in words for c in w})
+    vocab = special + chars + [f"##{c}" for c in chars]
+    vocab += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])) if len(w) > 1][
+        :max(0, vocab_size - len(vocab))]
+    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer, tok.pre_tokenizer, tok.decoder = normalizer, pre, decoders.WordPiece()
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
-                                                       special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+                                                       special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]", model_max_length=512)
 
@@ -111,19 +124,19 @@ def article_probabilities(window_logits: np.ndarray, window_article: list) -> tu
     return keys, sums / counts[:, None, None], counts
 
 
-def save_stance_settings(run_dir: str | Path, windows: dict) -> None:
-    settings = {"targets": list(TARGETS), "labels": list(LABELS), "windows": windows,
+def save_stance_settings(run_dir: str | Path, windows: dict, clean: bool) -> None:
+    settings = {"targets": list(TARGETS), "labels": list(LABELS), "windows": windows, "clean": clean,
                 "aggregation": "mean of window probabilities"}
     Path(run_dir, STANCE_FILE).write_text(json.dumps(settings, indent=2))
 
 
 def load_for_inference(run_dir: str | Path):
-    """Tokenizer, model (eval mode) and window settings of a saved run."""
+    """Tokenizer, model (eval mode) and settings (windows, cleaning) of a saved run."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise ModelUnavailable(f"{run_dir}: not a trained run (no config.json); train one with train.py")
     settings = json.loads((run_dir / STANCE_FILE).read_text()) if (run_dir / STANCE_FILE).exists() else \
-        {"windows": {"max_length": 512, "stride": 128}}
+        {"windows": {"max_length": 512, "stride": 128}, "clean": True}
     tokenizer = AutoTokenizer.from_pretrained(run_dir)
     model = AutoModelForSequenceClassification.from_pretrained(run_dir).eval()
-    return tokenizer, model, settings["windows"]
+    return tokenizer, model, settings

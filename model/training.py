@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import DatasetDict, load_from_disk
-from transformers import (DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainerCallback,
+from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainerCallback,
                           TrainingArguments, set_seed)
+from transformers.trainer_utils import get_last_checkpoint
 
 from data import cached_dataset
 from data.windows import tokenize_windows
@@ -78,7 +79,10 @@ def precision_flags(precision: str) -> dict:
             precision = "fp32"
     if precision not in ("fp32", "bf16", "fp16"):
         raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or fp16")
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    flags = {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    if precision != "fp32" and not torch.cuda.is_available():
+        flags["use_cpu"] = True  # the Trainer autocasts on CPU only when told it is on CPU
+    return flags
 
 
 def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
@@ -88,8 +92,12 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     set_seed(args_cfg.get("seed", 42))
     model_cfg, windows = recipe.get("model", {}), {**WINDOW_DEFAULTS, **recipe.get("windows", {})}
     splits, data_report = load_splits(recipe["data"])
-    tokenizer, model = load_encoder_for_training(model_cfg.get("name_or_path", ""), tiny=model_cfg.get("tiny"),
-                                                 train_texts=splits["train"]["text"])
+    last = get_last_checkpoint(str(out)) if resume and out.is_dir() else None
+    if resume and last is None:
+        raise FileNotFoundError(f"{out}: no checkpoint to resume from")
+    tokenizer, model = load_encoder_for_training(
+        model_cfg.get("name_or_path", ""), tiny=model_cfg.get("tiny"), train_texts=splits["train"]["text"],
+        tokenizer=AutoTokenizer.from_pretrained(last) if last else None)
     train_windows = window_split(splits["train"], tokenizer, windows, windows["train_strategy"])
     eval_windows = window_split(splits["validation"], tokenizer, windows)
     gold = {r["id"]: [r[t] for t in TARGETS] for r in splits["validation"].select_columns(["id", *TARGETS])}
@@ -103,14 +111,14 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     trainer = Trainer(model=model, args=args, train_dataset=train_windows, eval_dataset=eval_windows,
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_loss_func=stance_loss(weights, model_cfg.get("label_smoothing", 0.0)),
-                      compute_metrics=per_article_metrics(eval_windows["id"], gold), callbacks=callbacks)
+                      compute_metrics=per_article_metrics(list(eval_windows["id"]), gold), callbacks=callbacks)
     if trainer.is_world_process_zero() and not resume:
         (out / "metrics_per_epoch.jsonl").unlink(missing_ok=True)
-    trainer.train(resume_from_checkpoint=resume or None)
+    trainer.train(resume_from_checkpoint=last)
     metrics = trainer.evaluate()  # the best checkpoint, reloaded at the end of training
     if trainer.is_world_process_zero():
         trainer.save_model(str(out))
-        save_stance_settings(out, windows)
+        save_stance_settings(out, windows, recipe["data"].get("clean", True))
         save_recipe(recipe, out / "recipe.yaml")
         (out / "data_report.json").write_text(json.dumps(data_report, indent=2))
         (out / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))

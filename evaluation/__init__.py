@@ -1,0 +1,1 @@
+"""The evaluation harness behind evaluate.py: scores with intervals, baselines, reports."""

@@ -1,0 +1,77 @@
+"""Score a trained run on a labelled split, beside the majority and TF-IDF baselines."""
+from pathlib import Path
+
+import numpy as np
+from datasets import load_from_disk
+
+from data import InputSpec, read_articles
+from data.clean import clean_text
+from metrics import load_stance_metric
+from model.inference import pick_device, predict_articles, prepare_model
+from model.labels import TARGETS
+from model.modeling import load_for_inference
+from model.recipe import load_recipe
+from model.training import load_splits
+
+from . import baselines, report
+from .bootstrap import bootstrap_intervals
+
+
+def load_eval_data(run_dir: Path, data: str | None, split: str):
+    """(eval split, train split or None). Default: the split of the dataset the run trained on.
+
+    `data` may be a saved DatasetDict folder (its `split` is used) or a labelled file or folder,
+    read with the run's `data:` settings and used whole."""
+    recipe = load_recipe(run_dir / "recipe.yaml")
+    if data is None:
+        splits, _ = load_splits(recipe["data"])
+        return splits[split], splits["train"]
+    if (Path(data) / "dataset_dict.json").exists():
+        splits = load_from_disk(data)
+        return splits[split], splits.get("train")
+    cfg = recipe.get("data", {})
+    articles = read_articles(data, InputSpec.from_config(cfg))
+    if cfg.get("clean", True):
+        for a in articles:
+            a["text"] = clean_text(a["text"])[0]
+    from datasets import Dataset
+    try:  # the training split of the run's own data, for the baselines
+        train = load_splits(recipe["data"])[0]["train"]
+    except Exception:
+        train = None
+    return Dataset.from_list(articles), train
+
+
+def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", precision="fp32",
+                 n_resamples=1000, seed=0) -> dict:
+    run_dir = Path(run_dir)
+    out = Path(out) if out else run_dir
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer, model, settings = load_for_inference(run_dir)
+    eval_ds, train_ds = load_eval_data(run_dir, data, split)
+    ids, texts = list(eval_ds["id"]), list(eval_ds["text"])
+    gold = np.array([eval_ds[t] for t in TARGETS]).T
+    dev = pick_device(device)
+    model = prepare_model(model, dev, precision)
+    probs, _ = predict_articles(model, tokenizer, ids, texts, settings["windows"], batch_size=batch_size, device=dev,
+                                precision=precision)
+    predictions = {"model": probs.argmax(-1)}
+    if train_ds is not None:
+        train_labels = np.array([train_ds[t] for t in TARGETS]).T
+        predictions["TF-IDF + logistic regression"] = baselines.tfidf_logreg(list(train_ds["text"]), train_labels, texts)
+        predictions["majority class"] = baselines.majority(train_labels, len(texts))
+
+    metric = load_stance_metric()
+    systems = {}
+    for name, pred in predictions.items():
+        scores = metric.compute(predictions=pred, references=gold)
+        scores["ci"] = bootstrap_intervals(pred, gold, n_resamples, seed)
+        systems[name] = scores
+    title = f"Evaluation of {run_dir.name} on {data or 'its own data'} ({split if data is None or split else ''})"
+    report.write_metrics_json({"run": str(run_dir), "data": data, "split": split, "articles": len(ids),
+                               "bootstrap": {"resamples": n_resamples, "seed": seed, "level": 0.95},
+                               "systems": systems}, out / "metrics.json")
+    (out / "report.md").write_text(report.markdown_report(title, systems, len(ids)), encoding="utf-8")
+    report.write_confusion_pngs(gold, predictions["model"], out)
+    n_errors = report.write_errors(ids, texts, gold, predictions["model"], probs, out / "errors.jsonl")
+    return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids)}

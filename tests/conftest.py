@@ -1,0 +1,32 @@
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SAMPLE = ROOT / "data" / "sample" / "articles.jsonl"
+
+
+def sample_articles(n=None) -> list[dict]:
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return rows[:n] if n else rows
+
+
+def tiny_recipe(tmp: Path, source=SAMPLE, **training) -> dict:
+    from model.recipe import load_recipe
+    recipe = load_recipe(ROOT / "configs" / "tiny.yaml")
+    recipe["data"]["source"] = str(source)
+    recipe["data"]["cache_dir"] = str(tmp / "cache")
+    recipe["training"].update(output_dir=str(tmp / "run"), **training)
+    return recipe
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A tiny model trained once on the bundled sample, shared by the evaluation and prediction tests."""
+    from model.training import train
+    tmp = tmp_path_factory.mktemp("tiny")
+    out, _ = train(tiny_recipe(tmp))
+    return out

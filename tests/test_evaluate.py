@@ -1,0 +1,64 @@
+import json
+
+import importlib.util
+
+from PIL import Image
+
+from conftest import ROOT
+from model.labels import LABELS, TARGETS
+
+
+def _load_cli(name):
+    # by path: the name `evaluate` belongs to the library
+    spec = importlib.util.spec_from_file_location(f"{name}_cli", ROOT / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+evaluate_cli = _load_cli("evaluate")
+
+
+def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert evaluate_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200"]) == 0
+    printed = capsys.readouterr().out
+    assert "majority class" in printed and "TF-IDF" in printed
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    systems = metrics["systems"]
+    assert set(systems) == {"model", "TF-IDF + logistic regression", "majority class"}
+    for scores in systems.values():
+        low, high = scores["ci"]["mean_macro_f1"]
+        assert low <= scores["mean_macro_f1"] <= high
+        assert all(f"{t}_f_avg" in scores for t in TARGETS)
+
+    report = (out / "report.md").read_text()
+    assert "| model |" in report and "| majority class |" in report and "[" in report
+
+    for t in TARGETS:
+        with Image.open(out / f"confusion_{t}.png") as img:
+            assert img.format == "PNG" and img.size[0] > 200
+
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    n_articles = metrics["articles"]
+    model_acc = systems["model"]["mean_accuracy"]
+    assert len(errors) <= n_articles and (len(errors) > 0 or model_acc == 1.0)
+    for e in errors:
+        assert any(e["gold"][t] != e["predicted"][t] for t in TARGETS)
+        assert set(e["gold"].values()) | set(e["predicted"].values()) <= set(LABELS)
+        for t in TARGETS:
+            assert abs(sum(e["probabilities"][t].values()) - 1) < 1e-3
+            assert e["predicted"][t] == max(e["probabilities"][t], key=e["probabilities"][t].get)
+        assert 0 < len(e["text"]) <= 300
+
+
+def test_evaluate_on_a_labelled_file_and_a_bad_model_dir(tiny_run, tmp_path, capsys):
+    from conftest import sample_articles
+    src = tmp_path / "mine.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_articles(12)))
+    assert evaluate_cli(["--model", str(tiny_run), "--data", str(src), "--out", str(tmp_path / "o"),
+                         "--bootstrap", "50"]) == 0
+    assert json.loads((tmp_path / "o" / "metrics.json").read_text())["articles"] == 12
+    assert evaluate_cli(["--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "not a trained run" in capsys.readouterr().err

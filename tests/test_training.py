@@ -1,0 +1,94 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from conftest import ROOT, sample_articles, tiny_recipe
+from model.labels import LABELS, TARGETS
+from model.training import EpochMetricsWriter, train
+
+
+def test_saved_run_loads_with_plain_transformers_and_predicts(tiny_run):
+    tok = AutoTokenizer.from_pretrained(tiny_run)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_run).eval()
+    assert model.config.id2label[0] == "russia:pro" and model.config.id2label[11] == "syria:none"
+    assert len(model.config.id2label) == len(TARGETS) * len(LABELS)
+    enc = tok([a["text"] for a in sample_articles(2)], truncation=True, max_length=64, padding=True,
+              return_tensors="pt")
+    with torch.no_grad():
+        probs = model(**enc).logits.view(2, 3, 4).softmax(-1)
+    assert torch.allclose(probs.sum(-1), torch.ones(2, 3))
+    settings = json.loads((tiny_run / "stance.json").read_text())
+    assert settings["targets"] == list(TARGETS) and settings["windows"]["max_length"] == 64
+    assert (tiny_run / "recipe.yaml").exists() and (tiny_run / "validation_metrics.json").exists()
+    epochs = [json.loads(line) for line in (tiny_run / "metrics_per_epoch.jsonl").read_text().splitlines()]
+    assert [round(e["epoch"]) for e in epochs] == [1, 2, 2]  # per epoch, then the final best-model evaluation
+
+
+def test_training_learns_the_sample_beyond_the_majority_baseline(tmp_path):
+    from evaluation.baselines import majority
+    from metrics import load_stance_metric
+    from model.training import load_splits
+    recipe = tiny_recipe(tmp_path, num_train_epochs=6)
+    _, metrics = train(recipe)
+    splits, _ = load_splits(recipe["data"])
+    train_labels, val_labels = (np.array([splits[s][t] for t in TARGETS]).T for s in ("train", "validation"))
+    baseline = load_stance_metric().compute(predictions=majority(train_labels, len(val_labels)),
+                                            references=val_labels)
+    assert metrics["eval_mean_macro_f1"] > baseline["mean_macro_f1"] + 0.05
+
+
+def test_same_seed_gives_the_same_metrics(tmp_path):
+    _, a = train(tiny_recipe(tmp_path / "a"))
+    _, b = train(tiny_recipe(tmp_path / "b"))
+    _, c = train(tiny_recipe(tmp_path / "c", seed=7))
+    scores = [k for k in a if k.endswith(("_accuracy", "_macro_f1", "_f_avg"))]
+    assert scores and {k: a[k] for k in scores} == {k: b[k] for k in scores}
+    assert a["eval_loss"] == pytest.approx(b["eval_loss"], rel=1e-5)  # multithreaded float sums differ in the 7th digit
+    assert a["eval_loss"] != c["eval_loss"]
+
+
+def test_resume_after_interruption_ends_with_the_same_metrics(tmp_path, monkeypatch):
+    _, uninterrupted = train(tiny_recipe(tmp_path / "full", num_train_epochs=3))
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first_checkpoint(self, args, state, control, **kw):
+        raise Interrupted(state.global_step)
+
+    monkeypatch.setattr(EpochMetricsWriter, "on_save", stop_after_first_checkpoint, raising=False)
+    recipe = tiny_recipe(tmp_path / "resumed", num_train_epochs=3)
+    with pytest.raises(Interrupted):
+        train(recipe)
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "resumed" / "run").glob("checkpoint-*")] != []
+    _, resumed = train(recipe, resume=True)
+    for key in ("eval_loss", "eval_mean_macro_f1", "eval_mean_accuracy"):
+        assert resumed[key] == pytest.approx(uninterrupted[key], abs=1e-6)
+
+
+def _last_state(run):
+    last = max(run.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return json.loads((last / "trainer_state.json").read_text())
+
+
+def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
+           str(ROOT / "train.py"), "--config", str(ROOT / "configs" / "tiny.yaml"),
+           f"training.output_dir={out}", f"data.cache_dir={tmp_path / 'cache'}", "training.ddp_backend=gloo"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "model.safetensors").exists() and (out / "validation_metrics.json").exists()
+    AutoModelForSequenceClassification.from_pretrained(out)
+    # each process reads half the windows, so an epoch takes half the optimizer steps of one process
+    single, ddp = _last_state(tiny_run)["max_steps"], _last_state(out)["max_steps"]
+    epochs = 2
+    assert abs(2 * ddp - single) <= 2 * epochs and ddp < single
