@@ -3,6 +3,7 @@
   python train.py --config configs/quickstart.yaml
   python train.py --config configs/indobert-base-p1.yaml training.learning_rate=3e-5
   torchrun --nproc_per_node 2 train.py --config configs/indobert-base-p1.yaml
+  python train.py --config configs/quickstart.yaml --seeds 13 42 7   # mean and spread over seeds
 """
 import argparse
 import json
@@ -18,11 +19,18 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="YAML recipe from configs/")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output dir")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                   help="train and evaluate once per seed (in <output_dir>/seed-N) and report mean and std")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. training.num_train_epochs=3")
     args = p.parse_args(argv)
     start = time.time()
     try:
         recipe = load_recipe(args.config, args.overrides)
+        if args.seeds:
+            from evaluation.seeds import run_seeds
+            out, table = run_seeds(recipe, args.seeds)
+            print(table + f"\nruns and seeds.md: {out}  ({time.time() - start:.0f}s)")
+            return 0
         from model.training import train
         out, metrics = train(recipe, resume=args.resume)
     except (DataError, ModelUnavailable, FileNotFoundError, ValueError) as e:

@@ -4,8 +4,9 @@ Validate a labelled corpus, clean it, split it and write a `DatasetDict` to DIR.
 """
 import argparse
 import sys
+from pathlib import Path
 
-from model.recipe import load_recipe
+from model.recipe import load_recipe, resolve_model_path
 
 from . import DataError, build_dataset, save_dataset, summary
 
@@ -16,11 +17,13 @@ def main(argv=None) -> int:
     p.add_argument("--config", required=True, help="recipe whose `data:` section says how to read the input")
     p.add_argument("--source", help="input: .jsonl/.csv/.parquet, or a folder of .txt files with labels.csv")
     p.add_argument("--output", required=True, help="folder to write the DatasetDict to")
-    p.add_argument("--tokenizer", help="report lengths in this tokenizer's tokens (default: words)")
+    p.add_argument("--tokenizer", help="report lengths in this tokenizer's tokens "
+                                       "(default: the recipe's model when it is on disk, else words)")
     p.add_argument("overrides", nargs="*", help="recipe overrides such as data.text_column=body")
     args = p.parse_args(argv)
     try:
-        cfg = load_recipe(args.config, args.overrides)["data"]
+        recipe = load_recipe(args.config, args.overrides)
+        cfg = recipe["data"]
         if args.source:
             cfg["source"] = args.source
         dsd, report = build_dataset(cfg)
@@ -28,13 +31,23 @@ def main(argv=None) -> int:
     except (DataError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    tokenizer = None
-    if args.tokenizer:
-        from transformers import AutoTokenizer
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    print(summary(dsd, report, tokenizer))
+    print(summary(dsd, report, _tokenizer(args.tokenizer or (recipe.get("model") or {}).get("name_or_path"))))
     print(f"wrote {args.output}")
     return 0
+
+
+def _tokenizer(name):
+    """The tokenizer to count lengths with, if it can be had without a download."""
+    if not name:
+        return None
+    try:
+        path = resolve_model_path(name)
+    except FileNotFoundError:
+        return None
+    if not Path(path).is_dir():  # a hub name: counting tokens is not worth a download
+        return None
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(path)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def _head_tail(texts, tokenizer, max_length, head_tokens):
     head = min(head_tokens, budget)
     prefix, suffix = _special_tokens_around(tokenizer)
     rows = []
-    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+    for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]:
         if len(ids) > budget:
             ids = ids[:head] + ids[len(ids) - (budget - head):] if budget > head else ids[:head]
         rows.append(prefix + ids + suffix)

@@ -8,6 +8,7 @@ from data import InputSpec, read_articles
 from data.clean import clean_text
 from metrics import load_stance_metric
 from model.inference import pick_device, predict_articles, prepare_model
+from model.card import write_model_card
 from model.labels import TARGETS
 from model.modeling import load_for_inference
 from model.recipe import load_recipe
@@ -74,4 +75,6 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
     (out / "report.md").write_text(report.markdown_report(title, systems, len(ids)), encoding="utf-8")
     report.write_confusion_pngs(gold, predictions["model"], out)
     n_errors = report.write_errors(ids, texts, gold, predictions["model"], probs, out / "errors.jsonl")
+    if out.resolve() == run_dir.resolve():
+        write_model_card(run_dir)  # the card shows the test table beside the validation one
     return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids)}

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import SequentialSampler
 from datasets import DatasetDict, load_from_disk
 from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainerCallback,
                           TrainingArguments, set_seed)
@@ -14,6 +15,7 @@ from data import cached_dataset
 from data.windows import tokenize_windows
 from metrics import load_stance_metric
 
+from .card import write_model_card
 from .labels import TARGETS
 from .modeling import (article_probabilities, class_weights_from, load_encoder_for_training, save_stance_settings,
                        stance_loss)
@@ -56,6 +58,15 @@ def per_article_metrics(window_ids: list, gold: dict):
         # the per-label figures belong in evaluate.py's report, not in every training log line
         return {k: v for k, v in scores.items() if k.endswith(("_accuracy", "_macro_f1", "_f_avg"))}
     return compute
+
+
+class StanceTrainer(Trainer):
+    """Evaluates windows in dataset order: `per_article_metrics` maps predictions back to their
+    articles by position, and Trainer 5 would otherwise length-group evaluation batches whenever
+    training is length-grouped."""
+
+    def _get_eval_sampler(self, eval_dataset):
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None  # DDP: sharded in order
 
 
 class EpochMetricsWriter(TrainerCallback):
@@ -108,10 +119,11 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     callbacks = [EpochMetricsWriter(out / "metrics_per_epoch.jsonl")]
     if recipe.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(recipe["early_stopping_patience"]))
-    trainer = Trainer(model=model, args=args, train_dataset=train_windows, eval_dataset=eval_windows,
-                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                      compute_loss_func=stance_loss(weights, model_cfg.get("label_smoothing", 0.0)),
-                      compute_metrics=per_article_metrics(list(eval_windows["id"]), gold), callbacks=callbacks)
+    trainer = StanceTrainer(model=model, args=args, train_dataset=train_windows, eval_dataset=eval_windows,
+                            processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                            compute_loss_func=stance_loss(weights, model_cfg.get("label_smoothing", 0.0)),
+                            compute_metrics=per_article_metrics(list(eval_windows["id"]), gold),
+                            callbacks=callbacks)
     if trainer.is_world_process_zero() and not resume:
         (out / "metrics_per_epoch.jsonl").unlink(missing_ok=True)
     trainer.train(resume_from_checkpoint=last)
@@ -122,4 +134,6 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
         save_recipe(recipe, out / "recipe.yaml")
         (out / "data_report.json").write_text(json.dumps(data_report, indent=2))
         (out / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))
+        (out / "report.md").unlink(missing_ok=True)  # a test report of an earlier model no longer applies
+        write_model_card(out)
     return out, metrics

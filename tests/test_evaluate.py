@@ -62,3 +62,17 @@ def test_evaluate_on_a_labelled_file_and_a_bad_model_dir(tiny_run, tmp_path, cap
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["articles"] == 12
     assert evaluate_cli(["--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert "not a trained run" in capsys.readouterr().err
+
+
+def test_several_seeds_report_mean_and_spread(tmp_path):
+    import json as _json
+
+    from conftest import tiny_recipe
+    from evaluation.seeds import run_seeds
+    root, table = run_seeds(tiny_recipe(tmp_path, num_train_epochs=1), [1, 2], n_resamples=20)
+    summary = _json.loads((root / "seeds.json").read_text())["summary"]
+    model = summary["model"]["mean_macro_f1"]
+    assert len(model["values"]) == 2 and model["mean"] == sum(model["values"]) / 2
+    assert model["std"] == abs(model["values"][0] - model["values"][1]) / 2 ** 0.5
+    assert (root / "seed-1" / "report.md").exists() and (root / "seed-2" / "report.md").exists()
+    assert "±" in table and "majority class" in table

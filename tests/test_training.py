@@ -92,3 +92,22 @@ def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
     single, ddp = _last_state(tiny_run)["max_steps"], _last_state(out)["max_steps"]
     epochs = 2
     assert abs(2 * ddp - single) <= 2 * epochs and ddp < single
+
+
+def test_validation_scores_match_an_independent_per_article_evaluation(tiny_run):
+    # the Trainer's scores come from window logits mapped back to articles by position:
+    # recompute them through the inference path that evaluate.py and predict.py use
+    from metrics import load_stance_metric
+    from model.inference import predict_articles
+    from model.modeling import load_for_inference
+    from model.recipe import load_recipe
+    from model.training import load_splits
+    splits, _ = load_splits(load_recipe(tiny_run / "recipe.yaml")["data"])
+    val = splits["validation"]
+    tokenizer, model, settings = load_for_inference(tiny_run)
+    probs, _ = predict_articles(model, tokenizer, list(val["id"]), list(val["text"]), settings["windows"])
+    gold = [[row[t] for t in TARGETS] for row in val.select_columns(list(TARGETS))]
+    scores = load_stance_metric().compute(predictions=probs.argmax(-1), references=gold)
+    logged = json.loads((tiny_run / "validation_metrics.json").read_text())
+    for key in ("mean_macro_f1", "mean_accuracy", "russia_macro_f1", "syria_f_avg"):
+        assert logged[f"eval_{key}"] == pytest.approx(scores[key], abs=1e-9), key

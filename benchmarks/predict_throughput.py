@@ -1,0 +1,134 @@
+"""Batch inference speed and memory, measured side by side in one run.
+
+  .venv/bin/python benchmarks/predict_throughput.py --model runs/quickstart [--articles 60]
+      [--memory-model runs/tiny]
+
+Prints, over the same windows and checkpoint:
+- real (non-padding) tokens per second of predict.py's engine (windows sorted by length,
+  padded per batch) at fp32, bf16 autocast and int8 dynamic quantization, versus a
+  `transformers.pipeline` loop at batch size 1, and the model FLOP/s each reaches as a fraction
+  of this machine's measured matrix-multiply peak for its dtype (int8: of the fp32 peak);
+- how many article labels bf16 and int8 share with fp32;
+- the same for headlines only (short inputs);
+- peak memory of predict.py over 10,000 versus 100,000 articles (the sample repeated), with
+  --memory-model (a small checkpoint keeps that part short: it measures streaming, not the model).
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from transformers import pipeline  # noqa: E402
+
+from data.clean import clean_text  # noqa: E402
+from data.windows import tokenize_windows  # noqa: E402
+from model.inference import prepare_model, window_logits  # noqa: E402
+from model.modeling import article_probabilities, load_for_inference  # noqa: E402
+
+
+def matmul_peak(dtype, n=1536, reps=10) -> float:
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - start)
+
+
+def model_flops(config, lengths) -> float:
+    """Forward FLOPs: 2 per weight per token in the encoder layers, plus attention scores and mixing."""
+    h, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
+    per_token = 2 * layers * (4 * h * h + 2 * h * inter)
+    return float(sum(per_token * n + layers * 4 * n * n * h for n in lengths))
+
+
+def engine(model, tokenizer, windows, precision, batch_size=32):
+    model = prepare_model(model, torch.device("cpu"), precision)
+    window_logits(model, tokenizer, {k: v[:batch_size] for k, v in windows.items()}, batch_size,
+                  precision=precision)  # warm-up
+    start = time.perf_counter()
+    logits = window_logits(model, tokenizer, windows, batch_size, precision=precision)
+    return logits, time.perf_counter() - start
+
+
+def pipeline_loop(model, tokenizer, windows):
+    texts = tokenizer.batch_decode(windows["input_ids"], skip_special_tokens=True)
+    clf = pipeline("text-classification", model=model, tokenizer=tokenizer, device=-1, top_k=None,
+                   function_to_apply="none")
+    clf(texts[0], truncation=True, max_length=512)
+    start = time.perf_counter()
+    for t in texts:
+        clf(t, truncation=True, max_length=512, batch_size=1)
+    return time.perf_counter() - start
+
+
+def compare(title, model_dir, ids, texts, peaks):
+    tokenizer, model, settings = load_for_inference(model_dir)
+    w = settings["windows"]
+    windows = tokenize_windows({"id": ids, "text": texts}, tokenizer, w["max_length"], w["stride"])
+    lengths = [len(x) for x in windows["input_ids"]]
+    tokens, flops = sum(lengths), model_flops(model.config, lengths)
+    print(f"\n{title}: {len(ids)} articles, {len(lengths)} windows, {tokens} real tokens "
+          f"(mean window {np.mean(lengths):.0f} tokens)")
+    base = pipeline_loop(model, tokenizer, windows)
+    print(f"  {'pipeline, batch size 1, fp32':<38} {tokens / base:9.0f} tok/s  1.00x  "
+          f"{flops / base / peaks['fp32']:.0%} of fp32 peak")
+    labels = {}
+    for precision in ("fp32", "bf16", "int8"):
+        _, model, _ = load_for_inference(model_dir)
+        logits, seconds = engine(model, tokenizer, windows, precision)
+        _, probs, _ = article_probabilities(logits, windows["id"])
+        labels[precision] = probs.argmax(-1)
+        peak = peaks["bf16" if precision == "bf16" else "fp32"]
+        same = (labels[precision] == labels["fp32"]).all(axis=1).mean()
+        print(f"  {'predict.py engine, sorted, ' + precision:<38} {tokens / seconds:9.0f} tok/s  "
+              f"{base / seconds:.2f}x  {flops / seconds / peak:.0%} of {'bf16' if precision == 'bf16' else 'fp32'}"
+              f" peak  articles with all labels = fp32: {same:.1%}")
+
+
+def peak_memory(model_dir, n, tmp: Path, rows) -> int:
+    src = tmp / f"in_{n}.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(n):
+            r = rows[i % len(rows)]
+            f.write(json.dumps({"id": f"{i}", "title": r["title"], "text": r["text"]}, ensure_ascii=False) + "\n")
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, str(ROOT / "predict.py"), "--model",
+                          str(model_dir), "--input", str(src), "--output", str(tmp / f"out_{n}.jsonl")],
+                         capture_output=True, text=True, check=True)
+    return int(out.stderr.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="runs/quickstart")
+    p.add_argument("--articles", type=int, default=60, help="long articles to time (the longest of the sample)")
+    p.add_argument("--headlines", type=int, default=400)
+    p.add_argument("--memory-model", help="checkpoint for the 10k vs 100k memory run (skipped if absent)")
+    args = p.parse_args()
+    torch.manual_seed(0)
+    rows = [json.loads(line) for line in (ROOT / "data/sample/articles.jsonl").read_text().splitlines()]
+    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    print(f"matmul peak on this CPU ({torch.get_num_threads()} threads): fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, "
+          f"bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
+    longest = sorted(rows, key=lambda r: -len(r["text"]))[:args.articles]
+    compare("long articles", args.model, [r["id"] for r in longest],
+            [clean_text(r["title"] + "\n\n" + r["text"])[0] for r in longest], peaks)
+    heads = (rows * (args.headlines // len(rows) + 1))[:args.headlines]
+    compare("headlines only", args.model, list(range(len(heads))), [r["title"] for r in heads], peaks)
+    if args.memory_model:
+        with tempfile.TemporaryDirectory() as tmp:
+            small, large = (peak_memory(args.memory_model, n, Path(tmp), rows) for n in (10_000, 100_000))
+        print(f"\npeak RSS of predict.py: 10,000 articles {small / 1024:.0f} MiB, 100,000 articles "
+              f"{large / 1024:.0f} MiB, ratio {large / small:.2f}")
+
+
+if __name__ == "__main__":
+    main()
