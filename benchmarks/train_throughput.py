@@ -19,7 +19,7 @@ from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, Trai
 
 from model.modeling import class_weights_from, load_encoder_for_training, stance_loss  # noqa: E402
 from model.recipe import load_recipe  # noqa: E402
-from model.training import WINDOW_DEFAULTS, load_splits, precision_flags, window_split  # noqa: E402
+from model.training import WINDOW_DEFAULTS, load_splits, device_flags, window_split  # noqa: E402
 
 
 class StepTimer(TrainerCallback):
@@ -45,7 +45,7 @@ def measure(recipe, train_windows, tokenizer, model_factory, *, pad_to_max, prec
     args = TrainingArguments(output_dir=tmp, max_steps=steps + warmup, per_device_train_batch_size=8,
                              learning_rate=5e-5, report_to="none", save_strategy="no", logging_strategy="no",
                              train_sampling_strategy="random" if pad_to_max else "group_by_length",
-                             dataloader_pin_memory=False, seed=0, **precision_flags(precision))
+                             dataloader_pin_memory=False, seed=0, **device_flags(precision))
     timer = StepTimer(warmup)
     trainer = Trainer(model=model, args=args, train_dataset=train_windows, processing_class=tokenizer,
                       data_collator=collator, callbacks=[timer],

@@ -81,19 +81,19 @@ class EpochMetricsWriter(TrainerCallback):
                 f.write(json.dumps({"epoch": state.epoch, "step": state.global_step, **metrics}) + "\n")
 
 
-def precision_flags(precision: str) -> dict:
-    """`auto`: bf16 where the GPU supports it, else fp16; fp32 on CPU (bf16 autocast on request)."""
+def device_flags(precision: str) -> dict:
+    """TrainingArguments for the device: CUDA or MPS when present, else the CPU.
+
+    Precision `auto`: bf16 where the GPU supports it, else fp16; fp32 on CPU (bf16 autocast on
+    request). `use_cpu` matters beyond placement: without it, Trainer 5 launched by torchrun on
+    a CPU machine trains each process alone instead of as one gloo DDP job.
+    """
+    on_gpu = torch.cuda.is_available() or torch.backends.mps.is_available()
     if precision == "auto":
-        if torch.cuda.is_available():
-            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        else:
-            precision = "fp32"
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if torch.cuda.is_available() else "fp32"
     if precision not in ("fp32", "bf16", "fp16"):
         raise ValueError(f"precision {precision!r}: use auto, fp32, bf16 or fp16")
-    flags = {"bf16": precision == "bf16", "fp16": precision == "fp16"}
-    if precision != "fp32" and not torch.cuda.is_available():
-        flags["use_cpu"] = True  # the Trainer autocasts on CPU only when told it is on CPU
-    return flags
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": not on_gpu}
 
 
 def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
@@ -115,7 +115,7 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
 
     labels = np.array(train_windows["labels"])
     weights = class_weights_from(labels) if model_cfg.get("class_weights", True) else None
-    args = TrainingArguments(**args_cfg, **precision_flags(recipe.get("precision", "auto")))
+    args = TrainingArguments(**args_cfg, **device_flags(recipe.get("precision", "auto")))
     callbacks = [EpochMetricsWriter(out / "metrics_per_epoch.jsonl")]
     if recipe.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(recipe["early_stopping_patience"]))
@@ -126,6 +126,10 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
                             callbacks=callbacks)
     if trainer.is_world_process_zero() and not resume:
         (out / "metrics_per_epoch.jsonl").unlink(missing_ok=True)
+    if trainer.is_world_process_zero():
+        acc = trainer.accelerator
+        print(f"training on {acc.num_processes} process(es), {acc.distributed_type.value}, {acc.device}, "
+              f"{'bf16' if args.bf16 else 'fp16' if args.fp16 else 'fp32'}")
     trainer.train(resume_from_checkpoint=last)
     metrics = trainer.evaluate()  # the best checkpoint, reloaded at the end of training
     if trainer.is_world_process_zero():

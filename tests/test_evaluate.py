@@ -2,6 +2,8 @@ import json
 
 import importlib.util
 
+import pytest
+
 from PIL import Image
 
 from conftest import ROOT
@@ -73,6 +75,6 @@ def test_several_seeds_report_mean_and_spread(tmp_path):
     summary = _json.loads((root / "seeds.json").read_text())["summary"]
     model = summary["model"]["mean_macro_f1"]
     assert len(model["values"]) == 2 and model["mean"] == sum(model["values"]) / 2
-    assert model["std"] == abs(model["values"][0] - model["values"][1]) / 2 ** 0.5
+    assert model["std"] == pytest.approx(abs(model["values"][0] - model["values"][1]) / 2 ** 0.5)
     assert (root / "seed-1" / "report.md").exists() and (root / "seed-2" / "report.md").exists()
     assert "±" in table and "majority class" in table

@@ -86,6 +86,7 @@ def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "training on 2 process(es), MULTI_CPU" in proc.stdout  # one gloo job, not two lone runs
     assert (out / "model.safetensors").exists() and (out / "validation_metrics.json").exists()
     AutoModelForSequenceClassification.from_pretrained(out)
     # each process reads half the windows, so an epoch takes half the optimizer steps of one process
