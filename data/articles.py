@@ -53,6 +53,9 @@ def article_text(record: dict, spec: InputSpec) -> str | None:
 def iter_unlabelled(path, spec: InputSpec) -> Iterator[tuple[str, str, str | None]]:
     """(where, id, text) for prediction; text is None or `Unreadable` for a bad record."""
     for n, (where, record) in enumerate(iter_records(path, spec.labels_file), 1):
+        if isinstance(record, Unreadable):
+            yield where, str(n), record
+            continue
         if n == 1 and spec.text_column not in record:
             raise DataError(f"{where}: no text column '{spec.text_column}' (columns: {', '.join(record)})")
         rid = record.get(spec.id_column)
@@ -63,6 +66,8 @@ def read_articles(path, spec: InputSpec) -> list[dict]:
     """Read and validate a labelled file or folder; the first problem raises `DataError`."""
     articles, first_seen = [], {}
     for n, (where, record) in enumerate(iter_records(path, spec.labels_file), 1):
+        if isinstance(record, Unreadable):
+            raise DataError(record)
         if n == 1:
             needed = [spec.text_column] + list(spec.target_columns.values())
             needed += [spec.split_column] if spec.split_column else []

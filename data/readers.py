@@ -1,7 +1,8 @@
 """Stream raw records out of the input formats users bring.
 
 Every reader yields `(where, record)`: `where` names the file and line or row for error
-messages; `record` is a flat dict of strings. Readers never hold a whole file in memory,
+messages; `record` is a flat dict of strings, or `Unreadable` (the reason) for a line that
+cannot be decoded, so that prediction can record it and go on. Readers never hold a whole file in memory,
 so prediction over millions of articles streams through them too.
 """
 import csv
@@ -15,7 +16,7 @@ FORMATS = (".jsonl", ".json", ".csv", ".parquet")
 
 
 class Unreadable(str):
-    """A record's text that could not be read (e.g. not UTF-8); carries the reason."""
+    """A record, or a record's text, that could not be read (e.g. not UTF-8); carries the reason."""
 
 
 def check_source(path: str | Path) -> Path:
@@ -55,15 +56,19 @@ def _iter_jsonl(path: Path):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise DataError(f"{where}: not UTF-8 text (byte {e.start} of the line: {raw[e.start:e.start + 4]!r})")
+                yield where, Unreadable(f"{where}: not UTF-8 text (byte {e.start} of the line: "
+                                        f"{raw[e.start:e.start + 4]!r})")
+                continue
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
-                raise DataError(f"{where}: invalid JSON ({e.msg})")
+                yield where, Unreadable(f"{where}: invalid JSON ({e.msg})")
+                continue
             if not isinstance(record, dict):
-                raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+                yield where, Unreadable(f"{where}: expected a JSON object, got {type(record).__name__}")
+                continue
             yield where, _flatten(record)
 
 

@@ -102,20 +102,21 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     out = Path(args_cfg["output_dir"])
     set_seed(args_cfg.get("seed", 42))
     model_cfg, windows = recipe.get("model", {}), {**WINDOW_DEFAULTS, **recipe.get("windows", {})}
-    splits, data_report = load_splits(recipe["data"])
+    args = TrainingArguments(**args_cfg, **device_flags(recipe.get("precision", "auto")))
     last = get_last_checkpoint(str(out)) if resume and out.is_dir() else None
     if resume and last is None:
         raise FileNotFoundError(f"{out}: no checkpoint to resume from")
-    tokenizer, model = load_encoder_for_training(
-        model_cfg.get("name_or_path", ""), tiny=model_cfg.get("tiny"), train_texts=splits["train"]["text"],
-        tokenizer=AutoTokenizer.from_pretrained(last) if last else None)
-    train_windows = window_split(splits["train"], tokenizer, windows, windows["train_strategy"])
-    eval_windows = window_split(splits["validation"], tokenizer, windows)
+    # under torchrun the main process builds and tokenizes; the others then read its cache
+    with args.main_process_first(desc="dataset"):
+        splits, data_report = load_splits(recipe["data"])
+        tokenizer, model = load_encoder_for_training(
+            model_cfg.get("name_or_path", ""), tiny=model_cfg.get("tiny"), train_texts=splits["train"]["text"],
+            tokenizer=AutoTokenizer.from_pretrained(last) if last else None)
+        train_windows = window_split(splits["train"], tokenizer, windows, windows["train_strategy"])
+        eval_windows = window_split(splits["validation"], tokenizer, windows)
     gold = {r["id"]: [r[t] for t in TARGETS] for r in splits["validation"].select_columns(["id", *TARGETS])}
-
     labels = np.array(train_windows["labels"])
     weights = class_weights_from(labels) if model_cfg.get("class_weights", True) else None
-    args = TrainingArguments(**args_cfg, **device_flags(recipe.get("precision", "auto")))
     callbacks = [EpochMetricsWriter(out / "metrics_per_epoch.jsonl")]
     if recipe.get("early_stopping_patience"):
         callbacks.append(EarlyStoppingCallback(recipe["early_stopping_patience"]))

@@ -209,3 +209,14 @@ def test_tokenization_is_cached_by_datasets(tmp_path):
     second = window_split(again["train"], tok, windows)
     assert first.cache_files == second.cache_files and first.cache_files
     assert first.cache_files[0]["filename"].startswith(str(tmp_path))  # beside the built dataset
+
+
+def test_non_utf8_line_in_jsonl_names_the_line(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    rows = flat(sample_articles(3))
+    lines = [json.dumps(r).encode() for r in rows]
+    lines[1] = lines[1].replace(b'"text": "', b'"text": "\xe9', 1)
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    assert data_cli(["--config", CONFIG, "--source", str(src), "--output", str(tmp_path / "out")]) == 2
+    assert f"{src}:2: not UTF-8 text" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

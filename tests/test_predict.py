@@ -137,6 +137,22 @@ def test_bad_articles_become_error_records_or_are_skipped(tiny_run, tmp_path, ca
     assert "2 skipped" in captured.out and "warning: skipped" in captured.err
 
 
+def test_a_bad_jsonl_line_is_an_error_record_not_the_end_of_the_job(tiny_run, tmp_path):
+    rows = sample_articles(3)
+    src = tmp_path / "in.jsonl"
+    with open(src, "wb") as f:
+        f.write((json.dumps(rows[0]) + "\n").encode())
+        f.write(b'{"id": "x", "text": "caf\xe9"}\n')  # latin-1 bytes
+        f.write(b'{"id": "y", "text": \n')  # cut short
+        f.write((json.dumps(rows[1]) + "\n").encode())
+    out = tmp_path / "o.jsonl"
+    assert predict_cli(["--model", str(tiny_run), "--input", str(src), "--output", str(out)]) == 0
+    got = read_output(out)
+    assert [g.get("error", "").split(": ", 1)[-1][:14] for g in got] == ["", "not UTF-8 text", "invalid JSON (", ""]
+    assert got[1]["error"].startswith(f"{src}:2") and got[2]["error"].startswith(f"{src}:3")
+    check_record(got[0]), check_record(got[3])
+
+
 def test_bad_input_path_is_one_line_and_non_zero(tiny_run, tmp_path, capsys):
     assert predict_cli(["--model", str(tiny_run), "--input", str(tmp_path / "nope.csv"),
                         "--output", str(tmp_path / "o.jsonl")]) == 2
