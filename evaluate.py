@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     try:
         result = evaluate_run(args.model, args.data, args.split, args.out, args.batch_size, args.device,
                               args.precision, args.bootstrap, args.seed)
-    except (DataError, ModelUnavailable, FileNotFoundError, KeyError) as e:
+    except (DataError, ModelUnavailable, FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(score_table(result["systems"]))

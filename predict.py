@@ -60,7 +60,7 @@ def main(argv=None) -> int:
         return 2
     try:
         n_ok, n_bad, seconds = run(args, output)
-    except (DataError, ModelUnavailable, FileNotFoundError) as e:
+    except (DataError, ModelUnavailable, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{n_ok} articles labelled, {n_bad} {'skipped' if args.on_error == 'skip' else 'error records'}, "

@@ -29,9 +29,12 @@ class InputSpec:
         spec.target_columns = {**{t: t for t in TARGETS}, **(spec.target_columns or {})}
         return spec
 
+    def __post_init__(self):
+        self.label_map = {str(k).strip().lower(): str(v) for k, v in self.label_map.items()}
+
     def label_id(self, value, target: str, where: str) -> int:
         key = str(value).strip().lower() if value is not None else ""
-        key = {str(k).lower(): str(v) for k, v in self.label_map.items()}.get(key, key)
+        key = self.label_map.get(key, key)
         if key not in LABEL2ID:
             raise DataError(f"{where}: unknown label {value!r} for target '{target}' "
                             f"(expected one of {', '.join(LABELS)}, or an entry of label_map)")

@@ -2,9 +2,9 @@
 from pathlib import Path
 
 import numpy as np
-from datasets import load_from_disk
+from datasets import Dataset, load_from_disk
 
-from data import InputSpec, read_articles
+from data import DataError, InputSpec, read_articles
 from data.clean import clean_text
 from metrics import load_stance_metric
 from model.inference import pick_device, predict_articles, prepare_model
@@ -19,28 +19,28 @@ from .bootstrap import bootstrap_intervals
 
 
 def load_eval_data(run_dir: Path, data: str | None, split: str):
-    """(eval split, train split or None). Default: the split of the dataset the run trained on.
+    """(articles to score, training split for the baselines or None, a description).
 
-    `data` may be a saved DatasetDict folder (its `split` is used) or a labelled file or folder,
-    read with the run's `data:` settings and used whole."""
+    Default: `split` of the dataset the run was trained on. `data` may be a saved DatasetDict
+    folder (its `split` is used) or a labelled file or folder, read with the run's `data:`
+    settings and scored whole."""
     recipe = load_recipe(run_dir / "recipe.yaml")
     if data is None:
         splits, _ = load_splits(recipe["data"])
-        return splits[split], splits["train"]
+        return splits[split], splits["train"], f"the {split} split of its training data"
     if (Path(data) / "dataset_dict.json").exists():
         splits = load_from_disk(data)
-        return splits[split], splits.get("train")
+        return splits[split], splits.get("train"), f"the {split} split of {data}"
     cfg = recipe.get("data", {})
     articles = read_articles(data, InputSpec.from_config(cfg))
     if cfg.get("clean", True):
         for a in articles:
             a["text"] = clean_text(a["text"])[0]
-    from datasets import Dataset
-    try:  # the training split of the run's own data, for the baselines
+    try:  # the baselines learn from the run's own training split, when it is still at hand
         train = load_splits(recipe["data"])[0]["train"]
-    except Exception:
+    except (DataError, OSError):
         train = None
-    return Dataset.from_list(articles), train
+    return Dataset.from_list(articles), train, str(data)
 
 
 def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", precision="fp32",
@@ -49,7 +49,7 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
     out = Path(out) if out else run_dir
     out.mkdir(parents=True, exist_ok=True)
     tokenizer, model, settings = load_for_inference(run_dir)
-    eval_ds, train_ds = load_eval_data(run_dir, data, split)
+    eval_ds, train_ds, described = load_eval_data(run_dir, data, split)
     ids, texts = list(eval_ds["id"]), list(eval_ds["text"])
     gold = np.array([eval_ds[t] for t in TARGETS]).T
     dev = pick_device(device)
@@ -68,7 +68,7 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
         scores = metric.compute(predictions=pred, references=gold)
         scores["ci"] = bootstrap_intervals(pred, gold, n_resamples, seed)
         systems[name] = scores
-    title = f"Evaluation of {run_dir.name} on {data or 'its own data'} ({split if data is None or split else ''})"
+    title = f"Evaluation of {run_dir.name} on {described}"
     report.write_metrics_json({"run": str(run_dir), "data": data, "split": split, "articles": len(ids),
                                "bootstrap": {"resamples": n_resamples, "seed": seed, "level": 0.95},
                                "systems": systems}, out / "metrics.json")

@@ -36,11 +36,11 @@ def load_encoder_for_training(name_or_path: str, tiny: dict | None = None, train
                                       num_hidden_layers=tiny.get("layers", 2), num_attention_heads=tiny.get("heads", 2),
                                       intermediate_size=tiny.get("hidden_size", 32) * 4,
                                       max_position_embeddings=tiny.get("max_position_embeddings", 512),
-                                      hidden_dropout_prob=tiny.get("dropout", 0.1),
-                                      attention_probs_dropout_prob=tiny.get("dropout", 0.1),
                                       **_label_config())
         return tokenizer, AutoModelForSequenceClassification.from_config(config)
     path = resolve_model_path(name_or_path)
+    if path.startswith((".", "/", "~")) and not os.path.isdir(os.path.expanduser(path)):
+        raise ModelUnavailable(f"model folder '{path}' does not exist: {OFFLINE_HELP}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True,

@@ -28,6 +28,9 @@ def test_saved_run_loads_with_plain_transformers_and_predicts(tiny_run):
     assert (tiny_run / "recipe.yaml").exists() and (tiny_run / "validation_metrics.json").exists()
     epochs = [json.loads(line) for line in (tiny_run / "metrics_per_epoch.jsonl").read_text().splitlines()]
     assert [round(e["epoch"]) for e in epochs] == [1, 2, 2]  # per epoch, then the final best-model evaluation
+    card = (tiny_run / "README.md").read_text()
+    best = json.loads((tiny_run / "validation_metrics.json").read_text())["eval_mean_macro_f1"]
+    assert "## Validation" in card and f"| mean | " in card and f"{best:.3f}" in card and "## Recipe" in card
 
 
 def test_training_learns_the_sample_beyond_the_majority_baseline(tmp_path):
@@ -112,3 +115,17 @@ def test_validation_scores_match_an_independent_per_article_evaluation(tiny_run)
     logged = json.loads((tiny_run / "validation_metrics.json").read_text())
     for key in ("mean_macro_f1", "mean_accuracy", "russia_macro_f1", "syria_f_avg"):
         assert logged[f"eval_{key}"] == pytest.approx(scores[key], abs=1e-9), key
+
+
+@pytest.mark.parametrize("name", ["indobenchmark/indobert-base-p1", "./no/such/model"])
+def test_unreachable_encoder_fails_in_one_line_naming_the_way_out(tmp_path, name):
+    cmd = [sys.executable, str(ROOT / "train.py"), "--config", str(ROOT / "configs" / "indobert-base-p1.yaml"),
+           f"model.name_or_path={name}", f"training.output_dir={tmp_path / 'run'}",
+           f"data.cache_dir={tmp_path / 'cache'}"]
+    proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2
+    error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and name in error[0]
+    assert "model.name_or_path=" in error[0] and "configs/quickstart.yaml" in error[0]
+    assert not (tmp_path / "run" / "model.safetensors").exists()
