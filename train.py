@@ -3,7 +3,7 @@
   python train.py --config configs/quickstart.yaml
   python train.py --config configs/indobert-base-p1.yaml training.learning_rate=3e-5
   torchrun --nproc_per_node 2 train.py --config configs/indobert-base-p1.yaml
-  python train.py --config configs/quickstart.yaml --seeds 13 42 7   # mean and spread over seeds
+  python train.py --config configs/quickstart.yaml --seeds 13,42,7   # mean and spread over seeds
 """
 import argparse
 import json
@@ -19,7 +19,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="YAML recipe from configs/")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output dir")
-    p.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+    p.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], metavar="S1,S2,...",
                    help="train and evaluate once per seed (in <output_dir>/seed-N) and report mean and std")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. training.num_train_epochs=3")
     args = p.parse_args(argv)
