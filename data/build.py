@@ -15,6 +15,7 @@ from .articles import InputSpec, read_articles
 from .clean import CleanStats, clean_text
 from .dedup import duplicate_groups
 from .errors import DataError
+from .readers import check_source
 from .split import SPLITS, assign_splits, keep_groups_together
 
 BUILDER_VERSION = 1
@@ -61,7 +62,7 @@ def _input_fingerprint(cfg: dict) -> str:
     """Hash of the input bytes and every setting that shapes the built dataset."""
     h = hashlib.blake2b(digest_size=12)
     h.update(json.dumps({**DEFAULTS, **cfg, "builder": BUILDER_VERSION}, sort_keys=True, default=str).encode())
-    source = Path(cfg["source"])
+    source = check_source(cfg["source"])
     files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
     if cfg.get("labels_file"):
         files.append(Path(cfg["labels_file"]))
