@@ -1,11 +1,12 @@
-"""Label the stance of many articles toward Russia, the US and Syria with a trained run.
+"""Label the stance of many articles toward each target of a trained run (Russia, the US, Syria).
 
   python predict.py --model runs/quickstart --input articles/ --output predictions.jsonl
   python predict.py --model runs/quickstart --input news.parquet --output out.parquet --precision bf16
 
 Input: a folder of .txt files (searched recursively), .jsonl, .csv or .parquet. Output:
 .jsonl, .csv or .parquet, one record per article with the label and the probability of each
-label per target, and the number of windows the article was read in. Input is streamed and
+label per target, the number of windows the article was read in and, for a `target_pair` run,
+the number of mentions per target (a target never named is `none` by rule). Input is streamed and
 output written as it goes, to <output>.partial.jsonl, renamed into place at the end;
 --resume continues an interrupted run from that file.
 """
@@ -21,17 +22,20 @@ from data import DataError, InputSpec, iter_unlabelled
 from data.clean import clean_text
 from data.readers import Unreadable, check_source
 from data.writers import OUTPUT_FORMATS, done_ids, partial_path, publish
-from model.labels import LABELS, TARGETS
+from model.labels import LABELS
 from model.modeling import ModelUnavailable
 
 
-def records(probs, counts, ids):
+def records(probs, info: dict, ids, targets: list[str]):
     for i, rid in enumerate(ids):
-        yield {"id": rid,
-               "labels": {t: LABELS[int(probs[i, j].argmax())] for j, t in enumerate(TARGETS)},
-               "probabilities": {t: {label: round(float(probs[i, j, k]), 5) for k, label in enumerate(LABELS)}
-                                 for j, t in enumerate(TARGETS)},
-               "windows": int(counts[i])}
+        record = {"id": rid,
+                  "labels": {t: LABELS[int(probs[i, j].argmax())] for j, t in enumerate(targets)},
+                  "probabilities": {t: {label: round(float(probs[i, j, k]), 5) for k, label in enumerate(LABELS)}
+                                    for j, t in enumerate(targets)},
+                  "windows": int(info["windows"][i])}
+        if "mentions" in info:
+            record["mentions"] = {t: int(info["mentions"][i, j]) for j, t in enumerate(targets)}
+        yield record
 
 
 def main(argv=None) -> int:
@@ -72,7 +76,7 @@ def run(args, output: Path) -> tuple[int, int, float]:
     from model.inference import pick_device, predict_articles, prepare_model
     from model.modeling import load_for_inference
     check_source(args.input)
-    tokenizer, model, settings = load_for_inference(args.model)
+    tokenizer, model, reader, settings = load_for_inference(args.model)
     device = pick_device(args.device)
     model = prepare_model(model, device, args.precision)
     spec = InputSpec(text_column=args.text_column, id_column=args.id_column, title_column=args.title_column)
@@ -89,9 +93,9 @@ def run(args, output: Path) -> tuple[int, int, float]:
         nonlocal n_ok
         if buffer:
             ids, texts = zip(*buffer)
-            probs, counts = predict_articles(model, tokenizer, list(range(len(texts))), list(texts), settings["windows"],
-                                             batch_size=args.batch_size, device=device, precision=args.precision)
-            for record in records(probs, counts, ids):
+            probs, info = predict_articles(model, tokenizer, reader, list(range(len(texts))), list(texts),
+                                           batch_size=args.batch_size, device=device, precision=args.precision)
+            for record in records(probs, info, ids, reader.keys):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             n_ok += len(buffer)
@@ -116,7 +120,7 @@ def run(args, output: Path) -> tuple[int, int, float]:
             if len(buffer) >= args.buffer:
                 flush(out)
         flush(out)
-    publish(partial, output)
+    publish(partial, output, reader.keys)
     return n_ok, n_bad, time.time() - start
 
 

@@ -3,7 +3,8 @@
   .venv/bin/python benchmarks/predict_throughput.py --model runs/quickstart [--articles 60]
       [--memory-model runs/tiny]
 
-Prints, over the same windows and checkpoint:
+Prints, over the same windows and checkpoint (a `target_pair` run reads (target, excerpt) pairs,
+and the pipeline gets the same pairs as {"text": name, "text_pair": excerpt}):
 - real (non-padding) tokens per second of predict.py's engine (windows sorted by length,
   padded per batch) at fp32, bf16 autocast and int8 dynamic quantization, versus a
   `transformers.pipeline` loop at batch size 1, and the model FLOP/s each reaches as a fraction
@@ -29,9 +30,9 @@ import torch  # noqa: E402
 from transformers import pipeline  # noqa: E402
 
 from data.clean import clean_text  # noqa: E402
-from data.windows import tokenize_windows  # noqa: E402
+from model.formulations import TargetPair  # noqa: E402
 from model.inference import prepare_model, window_logits  # noqa: E402
-from model.modeling import article_probabilities, load_for_inference  # noqa: E402
+from model.modeling import load_for_inference  # noqa: E402
 
 
 def matmul_peak(dtype, n=1536, reps=10) -> float:
@@ -59,37 +60,43 @@ def engine(model, tokenizer, windows, precision, batch_size=32):
     return logits, time.perf_counter() - start
 
 
-def pipeline_loop(model, tokenizer, windows):
-    """Seconds and real tokens of a pipeline at batch size 1 over the windows' text (the
-    pipeline re-tokenizes, so it counts its own tokens)."""
-    texts = tokenizer.batch_decode(windows["input_ids"], skip_special_tokens=True)
-    tokens = sum(len(ids) for ids in tokenizer(texts, truncation=True, max_length=512)["input_ids"])
+def pipeline_inputs(reader, tokenizer, windows, texts) -> list:
+    """What a pipeline user feeds for the same reading: the pairs, or the windows' text."""
+    if isinstance(reader, TargetPair):
+        return [{"text": reader.targets[t].name, "text_pair": x} for _, t, x in reader.excerpts(texts, tokenizer)[0]]
+    return tokenizer.batch_decode(windows["input_ids"], skip_special_tokens=True)
+
+
+def pipeline_loop(model, tokenizer, inputs):
+    """Seconds and real tokens of a pipeline at batch size 1 over the inputs (the pipeline
+    re-tokenizes, so it counts its own tokens)."""
+    pairs = [(x["text"], x["text_pair"]) if isinstance(x, dict) else (x,) for x in inputs]
+    tokens = sum(len(tokenizer(*p, truncation=True, max_length=512)["input_ids"]) for p in pairs)
     clf = pipeline("text-classification", model=model, tokenizer=tokenizer, device=-1, top_k=None,
                    function_to_apply="none")
-    clf(texts[0], truncation=True, max_length=512)
+    clf(inputs[0], truncation=True, max_length=512)
     start = time.perf_counter()
-    for t in texts:
+    for t in inputs:
         clf(t, truncation=True, max_length=512, batch_size=1)
     return time.perf_counter() - start, tokens
 
 
 def compare(title, model_dir, ids, texts, peaks):
-    tokenizer, model, settings = load_for_inference(model_dir)
-    w = settings["windows"]
-    windows = tokenize_windows({"id": ids, "text": texts}, tokenizer, w["max_length"], w["stride"])
+    tokenizer, model, reader, _ = load_for_inference(model_dir)
+    windows = reader.encode({"id": ids, "text": texts}, tokenizer)
     lengths = [len(x) for x in windows["input_ids"]]
     tokens, flops = sum(lengths), model_flops(model.config, lengths)
-    print(f"\n{title}: {len(ids)} articles, {len(lengths)} windows, {tokens} real tokens "
+    print(f"\n{title}: {len(ids)} articles, {reader.name}, {len(lengths)} windows, {tokens} real tokens "
           f"(mean window {np.mean(lengths):.0f} tokens)")
-    seconds, pipe_tokens = pipeline_loop(model, tokenizer, windows)
+    seconds, pipe_tokens = pipeline_loop(model, tokenizer, pipeline_inputs(reader, tokenizer, windows, texts))
     base = pipe_tokens / seconds
     print(f"  {'pipeline, batch size 1, fp32':<38} {base:9.0f} tok/s  1.00x  "
           f"{flops * pipe_tokens / tokens / seconds / peaks['fp32']:.0%} of fp32 peak ({pipe_tokens} tokens)")
     labels = {}
     for precision in ("fp32", "bf16", "int8"):
-        _, model, _ = load_for_inference(model_dir)
+        _, model, _, _ = load_for_inference(model_dir)
         logits, seconds = engine(model, tokenizer, windows, precision)
-        _, probs, _ = article_probabilities(logits, windows["id"])
+        probs, _ = reader.aggregate(logits, windows, ids)
         labels[precision] = probs.argmax(-1)
         peak = peaks["bf16" if precision == "bf16" else "fp32"]
         same = (labels[precision] == labels["fp32"]).all(axis=1).mean()
@@ -119,6 +126,7 @@ def main():
     args = p.parse_args()
     torch.manual_seed(0)
     rows = [json.loads(line) for line in (ROOT / "data/sample/articles.jsonl").read_text().splitlines()]
+    print(f"CPU capability: {torch.backends.cpu.get_cpu_capability()}")
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"matmul peak on this CPU ({torch.get_num_threads()} threads): fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, "
           f"bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")

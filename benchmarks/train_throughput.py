@@ -20,7 +20,8 @@ from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, Trai
 
 from model.modeling import class_weights_from, load_encoder_for_training, stance_loss  # noqa: E402
 from model.recipe import load_recipe  # noqa: E402
-from model.training import WINDOW_DEFAULTS, load_splits, device_flags, window_split  # noqa: E402
+from model.formulations import WINDOW_DEFAULTS, formulation_from  # noqa: E402
+from model.training import load_splits, device_flags, window_split  # noqa: E402
 
 
 class StepTimer(TrainerCallback):
@@ -63,16 +64,17 @@ def main():
     args = p.parse_args()
     recipe = load_recipe(args.config)
     recipe["windows"] = {**WINDOW_DEFAULTS, **recipe["windows"], "max_length": args.max_length,
-                         "stride": args.max_length // 4}
-    splits, _ = load_splits(recipe["data"])
+                         "stride": args.max_length // 4, "train_strategy": "windows"}
+    reader = formulation_from(recipe)
+    splits, _ = load_splits(recipe["data"], reader.keys)
 
     def factory():
-        return load_encoder_for_training(recipe["model"]["name_or_path"], tiny=recipe["model"].get("tiny"),
-                                         train_texts=splits["train"]["text"])
+        return load_encoder_for_training(recipe["model"]["name_or_path"], reader.label_config(),
+                                         tiny=recipe["model"].get("tiny"), train_texts=splits["train"]["text"])
     tokenizer, _ = factory()
-    train_windows = window_split(splits["train"], tokenizer, recipe["windows"], "windows")
+    train_windows = window_split(splits["train"], tokenizer, reader, training=True)
     lengths = np.array(train_windows["length"])
-    print(f"{len(train_windows)} training windows, mean length {lengths.mean():.0f} tokens "
+    print(f"{reader.name}: {len(train_windows)} training windows, mean length {lengths.mean():.0f} tokens "
           f"= {lengths.mean() / recipe['windows']['max_length']:.0%} of max_length {recipe['windows']['max_length']}")
     runs = {}
     for name, kw in {"pad to max_length, random order": dict(pad_to_max=True, precision="fp32"),

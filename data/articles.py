@@ -17,16 +17,19 @@ class InputSpec:
     text_column: str = "text"
     title_column: str | None = "title"
     id_column: str = "id"
-    target_columns: dict = field(default_factory=lambda: {t: t for t in TARGETS})
+    target_columns: dict = field(default_factory=lambda: {t: t for t in TARGETS})  # target key -> column
     label_map: dict = field(default_factory=dict)  # the user's spellings -> contract labels
     split_column: str | None = None
     labels_file: str | None = None
 
     @classmethod
     def from_config(cls, cfg: dict) -> "InputSpec":
+        """`cfg["targets"]` (the recipe's target keys) says which labels to read; `target_columns`
+        names a column when it differs from the key."""
         known = cls.__dataclass_fields__
         spec = cls(**{k: v for k, v in cfg.items() if k in known and v is not None})
-        spec.target_columns = {**{t: t for t in TARGETS}, **(spec.target_columns or {})}
+        columns = spec.target_columns or {}
+        spec.target_columns = {t: columns.get(t, t) for t in cfg.get("targets") or TARGETS}
         return spec
 
     def __post_init__(self):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_from_disk
 
-from model.labels import LABELS, TARGETS
+from model.labels import LABELS
 
 from .articles import InputSpec, read_articles
 from .clean import CleanStats, clean_text
@@ -19,9 +19,13 @@ from .readers import check_source
 from .split import SPLITS, assign_splits, keep_groups_together
 
 BUILDER_VERSION = 1
-FEATURES = Features({"id": Value("string"), "text": Value("string"),
-                     **{t: ClassLabel(names=list(LABELS)) for t in TARGETS},
-                     "group": Value("int32")})
+
+
+def features(targets) -> Features:
+    return Features({"id": Value("string"), "text": Value("string"),
+                     **{t: ClassLabel(names=list(LABELS)) for t in targets}, "group": Value("int32")})
+
+
 DEFAULTS = {"splits": {"validation": 0.15, "test": 0.15}, "seed": 13, "clean": True,
             "near_duplicate_threshold": 0.5}
 
@@ -30,6 +34,7 @@ def build_dataset(cfg: dict) -> tuple[DatasetDict, dict]:
     """Read `cfg["source"]`, validate, clean, group duplicates, split. Returns the splits and a report."""
     cfg = {**DEFAULTS, **cfg}
     spec = InputSpec.from_config(cfg)
+    targets = list(spec.target_columns)
     articles = read_articles(cfg["source"], spec)
     stats = CleanStats()
     if cfg["clean"]:
@@ -44,11 +49,11 @@ def build_dataset(cfg: dict) -> tuple[DatasetDict, dict]:
         fractions = cfg["splits"]
         if sum(fractions.values()) >= 1 or set(fractions) - set(SPLITS[1:]):
             raise DataError(f"splits {fractions}: give validation and test fractions summing below 1")
-        splits = assign_splits([tuple(a[t] for t in TARGETS) for a in articles], groups, fractions, cfg["seed"])
+        splits = assign_splits([tuple(a[t] for t in targets) for a in articles], groups, fractions, cfg["seed"])
     for a, g in zip(articles, groups):
         a["group"] = g
     dsd = DatasetDict({
-        name: Dataset.from_list([a for a, s in zip(articles, splits) if s == name], features=FEATURES)
+        name: Dataset.from_list([a for a, s in zip(articles, splits) if s == name], features=features(targets))
         for name in SPLITS})
     report = {"articles": len(articles),
               "duplicate_groups_merged": len(groups) - len(set(groups)),
@@ -101,14 +106,15 @@ def save_dataset(dsd: DatasetDict, report: dict, out: str | Path) -> None:
 def summary(dsd: DatasetDict, report: dict, tokenizer=None) -> str:
     """Counts per split and label, and length statistics (tokens when a tokenizer is given)."""
     import numpy as np
+    targets = [k for k, f in next(iter(dsd.values())).features.items() if isinstance(f, ClassLabel)]
     lines = [f"{report['articles']} articles; {report['duplicate_groups_merged']} near-duplicate merges; "
              f"cleaning removed {report['cleaning']['boilerplate_lines']} boilerplate lines and "
              f"{report['cleaning']['repeated_paragraphs']} repeated paragraphs"]
-    header = f"{'split':<11}{'n':>5}  " + "  ".join(f"{t + ' ' + '/'.join(l[:3] for l in LABELS):>24}" for t in TARGETS)
+    header = f"{'split':<11}{'n':>5}  " + "  ".join(f"{t + ' ' + '/'.join(l[:3] for l in LABELS):>24}" for t in targets)
     lines.append(header)
     for name, ds in dsd.items():
         cells = []
-        for t in TARGETS:
+        for t in targets:
             counts = np.bincount(ds[t], minlength=len(LABELS)) if len(ds) else np.zeros(len(LABELS), int)
             cells.append(f"{'/'.join(str(c) for c in counts):>24}")
         lines.append(f"{name:<11}{len(ds):>5}  " + "  ".join(cells))

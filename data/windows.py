@@ -1,34 +1,26 @@
-"""Tokenizer-aware windows over long articles, each mapped back to its article.
+"""Tokenizer-aware windows over long texts, each mapped back to the text it came from.
 
 Training may read an article as overlapping windows (each inherits the article's labels) or as
 one head+tail truncation; evaluation and prediction always read every window and aggregate.
 """
-from model.labels import TARGETS
 
 
-def tokenize_windows(batch: dict, tokenizer, max_length: int, stride: int,
+def tokenize_windows(texts: list[str], tokenizer, max_length: int, stride: int,
                      strategy: str = "windows", head_tokens: int = 128) -> dict:
-    """Batched `datasets.map` function: article rows in, window rows out.
-
-    Output columns: model inputs, `id` (the window's article), `length` (tokens, for length
-    grouping) and, when the batch has labels, `labels` (one id per target).
-    """
-    texts = batch["text"]
+    """Model inputs per window, `article` (the index of the window's text) and `length` (tokens,
+    for length grouping)."""
     if strategy == "head_tail":
         enc = _head_tail(texts, tokenizer, max_length, head_tokens)
-        mapping = list(range(len(texts)))
+        enc["article"] = list(range(len(texts)))
     elif strategy == "windows":
         enc = tokenizer(texts, truncation=True, max_length=max_length, stride=stride,
                         return_overflowing_tokens=True)
-        mapping = enc.pop("overflow_to_sample_mapping")
+        enc = {k: list(v) for k, v in enc.items()}
+        enc["article"] = enc.pop("overflow_to_sample_mapping")
     else:
         raise ValueError(f"unknown window strategy {strategy!r} (use 'windows' or 'head_tail')")
-    out = {k: list(v) for k, v in enc.items()}
-    out["id"] = [batch["id"][i] for i in mapping]
-    out["length"] = [len(ids) for ids in out["input_ids"]]
-    if all(t in batch for t in TARGETS):
-        out["labels"] = [[batch[t][i] for t in TARGETS] for i in mapping]
-    return out
+    enc["length"] = [len(ids) for ids in enc["input_ids"]]
+    return enc
 
 
 def _head_tail(texts, tokenizer, max_length, head_tokens):

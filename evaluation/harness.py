@@ -7,9 +7,9 @@ from datasets import Dataset, load_from_disk
 from data import DataError, InputSpec, read_articles
 from data.clean import clean_text
 from metrics import load_stance_metric
+from model.formulations import TargetPair
 from model.inference import pick_device, predict_articles, prepare_model
 from model.card import write_model_card
-from model.labels import TARGETS
 from model.modeling import load_for_inference
 from model.recipe import load_recipe
 from model.training import load_splits
@@ -18,7 +18,7 @@ from . import baselines, report
 from .bootstrap import bootstrap_intervals
 
 
-def load_eval_data(run_dir: Path, data: str | None, split: str):
+def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[str]):
     """(articles to score, training split for the baselines or None, a description).
 
     Default: `split` of the dataset the run was trained on. `data` may be a saved DatasetDict
@@ -26,18 +26,18 @@ def load_eval_data(run_dir: Path, data: str | None, split: str):
     settings and scored whole."""
     recipe = load_recipe(run_dir / "recipe.yaml")
     if data is None:
-        splits, _ = load_splits(recipe["data"])
+        splits, _ = load_splits(recipe["data"], targets)
         return splits[split], splits["train"], f"the {split} split of its training data"
     if (Path(data) / "dataset_dict.json").exists():
         splits = load_from_disk(data)
         return splits[split], splits.get("train"), f"the {split} split of {data}"
-    cfg = recipe.get("data", {})
+    cfg = {**recipe.get("data", {}), "targets": targets}
     articles = read_articles(data, InputSpec.from_config(cfg))
     if cfg.get("clean", True):
         for a in articles:
             a["text"] = clean_text(a["text"])[0]
     try:  # the baselines learn from the run's own training split, when it is still at hand
-        train = load_splits(recipe["data"])[0]["train"]
+        train = load_splits(recipe["data"], targets)[0]["train"]
     except (DataError, OSError):
         train = None
     return Dataset.from_list(articles), train, str(data)
@@ -47,34 +47,47 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
                  n_resamples=1000, seed=0) -> dict:
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir
+    tokenizer, model, reader, _ = load_for_inference(run_dir)
+    keys = reader.keys
+    eval_ds, train_ds, described = load_eval_data(run_dir, data, split, keys)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer, model, settings = load_for_inference(run_dir)
-    eval_ds, train_ds, described = load_eval_data(run_dir, data, split)
     ids, texts = list(eval_ds["id"]), list(eval_ds["text"])
-    gold = np.array([eval_ds[t] for t in TARGETS]).T
+    gold = np.array([eval_ds[k] for k in keys]).T
     dev = pick_device(device)
     model = prepare_model(model, dev, precision)
-    probs, _ = predict_articles(model, tokenizer, ids, texts, settings["windows"], batch_size=batch_size, device=dev,
-                                precision=precision)
+    probs, info = predict_articles(model, tokenizer, reader, ids, texts, batch_size=batch_size, device=dev,
+                                   precision=precision)
     predictions = {"model": probs.argmax(-1)}
     if train_ds is not None:
-        train_labels = np.array([train_ds[t] for t in TARGETS]).T
-        predictions["TF-IDF + logistic regression"] = baselines.tfidf_logreg(list(train_ds["text"]), train_labels, texts)
+        train_texts, train_labels = list(train_ds["text"]), np.array([train_ds[k] for k in keys]).T
+        focused = reader if isinstance(reader, TargetPair) else TargetPair(reader.targets, reader.windows, reader.excerpt)
+        predictions["TF-IDF + LR, focused excerpts"] = baselines.focused_tfidf_logreg(
+            focused, tokenizer, train_texts, train_labels, texts)
+        predictions["TF-IDF + LR, whole article"] = baselines.tfidf_logreg(train_texts, train_labels, texts)
         predictions["majority class"] = baselines.majority(train_labels, len(texts))
 
     metric = load_stance_metric()
     systems = {}
     for name, pred in predictions.items():
-        scores = metric.compute(predictions=pred, references=gold)
-        scores["ci"] = bootstrap_intervals(pred, gold, n_resamples, seed)
+        scores = metric.compute(predictions=pred, references=gold, targets=keys)
+        scores["ci"] = bootstrap_intervals(pred, gold, n_resamples, seed, targets=keys)
         systems[name] = scores
+    notes = []
+    if "rule_none" in info:
+        rule = info["rule_none"]
+        notes = [f"Formulation `{reader.name}`: {int(rule.sum())} of {rule.size} (article, target) pairs never name "
+                 f"the target and are `none` by rule, without a forward pass "
+                 f"({', '.join(f'{k} {int(rule[:, t].sum())}' for t, k in enumerate(keys))})."]
     title = f"Evaluation of {run_dir.name} on {described}"
     report.write_metrics_json({"run": str(run_dir), "data": data, "split": split, "articles": len(ids),
+                               "formulation": reader.name,
+                               "rule_none": {k: int(info["rule_none"][:, t].sum()) for t, k in enumerate(keys)}
+                               if "rule_none" in info else None,
                                "bootstrap": {"resamples": n_resamples, "seed": seed, "level": 0.95},
                                "systems": systems}, out / "metrics.json")
-    (out / "report.md").write_text(report.markdown_report(title, systems, len(ids)), encoding="utf-8")
-    report.write_confusion_pngs(gold, predictions["model"], out)
-    n_errors = report.write_errors(ids, texts, gold, predictions["model"], probs, out / "errors.jsonl")
+    (out / "report.md").write_text(report.markdown_report(title, systems, len(ids), notes), encoding="utf-8")
+    report.write_confusion_pngs(gold, predictions["model"], out, keys)
+    n_errors = report.write_errors(ids, texts, gold, predictions["model"], probs, out / "errors.jsonl", keys)
     if out.resolve() == run_dir.resolve():
         write_model_card(run_dir)  # the card shows the test table beside the validation one
-    return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids)}
+    return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids), "notes": notes}

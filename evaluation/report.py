@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.labels import LABELS, TARGETS
+from model.labels import LABELS
 
 
 def _fmt(x) -> str:
@@ -27,29 +27,36 @@ def _json_safe(x):
     return x
 
 
+def targets_of(scores: dict) -> list[str]:
+    """The target keys a scores dict covers (`<target>_macro_f1`, besides the `mean_` figure)."""
+    return [k[:-len("_macro_f1")] for k in scores if k.endswith("_macro_f1") and k != "mean_macro_f1"]
+
+
 def score_table(systems: dict[str, dict]) -> str:
     """Systems side by side: mean scores with 95% bootstrap intervals, then macro-F1 per target."""
+    targets = targets_of(next(iter(systems.values())))
     head = ("| system | mean macro-F1 [95% CI] | mean F_avg [95% CI] | mean accuracy | "
-            + " | ".join(f"{t} macro-F1" for t in TARGETS) + " |")
-    rows = [head, "|" + "---|" * (4 + len(TARGETS))]
+            + " | ".join(f"{t} macro-F1" for t in targets) + " |")
+    rows = [head, "|" + "---|" * (4 + len(targets))]
     for name, s in systems.items():
         rows.append(f"| {name} | {_ci(s, 'mean_macro_f1')} | {_ci(s, 'mean_f_avg')} | {_fmt(s['mean_accuracy'])} | "
-                    + " | ".join(_fmt(s[f"{t}_macro_f1"]) for t in TARGETS) + " |")
+                    + " | ".join(_fmt(s[f"{t}_macro_f1"]) for t in targets) + " |")
     return "\n".join(rows)
 
 
-def markdown_report(title: str, systems: dict[str, dict], n_articles: int) -> str:
+def markdown_report(title: str, systems: dict[str, dict], n_articles: int, notes: list[str] = ()) -> str:
     model = systems["model"]
+    targets = targets_of(model)
     lines = [f"# {title}", "", f"{n_articles} articles, scored per article (window probabilities averaged). "
              "Intervals: 95% percentile bootstrap over articles. F_avg is the mean F1 of `pro` and `against`.",
-             "", score_table(systems), "", "## Model, per target", "",
+             *notes, "", score_table(systems), "", "## Model, per target", "",
              "| target | accuracy | macro-F1 [95% CI] | F_avg [95% CI] |", "|---|---|---|---|"]
-    for t in TARGETS:
+    for t in targets:
         lines.append(f"| {t} | {_fmt(model[f'{t}_accuracy'])} | {_ci(model, f'{t}_macro_f1')} | "
                      f"{_ci(model, f'{t}_f_avg')} |")
     lines += ["", "## Model, per label", "", "| target | label | precision | recall | F1 | support |",
               "|---|---|---|---|---|---|"]
-    for t in TARGETS:
+    for t in targets:
         for label in LABELS:
             k = f"{t}_{label}"
             lines.append(f"| {t} | {label} | {_fmt(model[k + '_precision'])} | {_fmt(model[k + '_recall'])} | "
@@ -57,13 +64,13 @@ def markdown_report(title: str, systems: dict[str, dict], n_articles: int) -> st
     return "\n".join(lines) + "\n"
 
 
-def write_confusion_pngs(gold: np.ndarray, pred: np.ndarray, out: Path) -> list[Path]:
+def write_confusion_pngs(gold: np.ndarray, pred: np.ndarray, out: Path, targets: list[str]) -> list[Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
     paths = []
-    for t, target in enumerate(TARGETS):
+    for t, target in enumerate(targets):
         cm = confusion_matrix(gold[:, t], pred[:, t], labels=range(len(LABELS)))
         fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=110)
         ConfusionMatrixDisplay(cm, display_labels=LABELS).plot(ax=ax, colorbar=False, cmap="Blues")
@@ -76,16 +83,17 @@ def write_confusion_pngs(gold: np.ndarray, pred: np.ndarray, out: Path) -> list[
     return paths
 
 
-def write_errors(ids, texts, gold: np.ndarray, pred: np.ndarray, probs: np.ndarray, path: Path) -> int:
+def write_errors(ids, texts, gold: np.ndarray, pred: np.ndarray, probs: np.ndarray, path: Path,
+                 targets: list[str]) -> int:
     """One line per article with at least one wrong target."""
     n = 0
     with open(path, "w", encoding="utf-8") as f:
         for i in np.flatnonzero((gold != pred).any(axis=1)):
             record = {"id": ids[i],
-                      "gold": {t: LABELS[gold[i, j]] for j, t in enumerate(TARGETS)},
-                      "predicted": {t: LABELS[pred[i, j]] for j, t in enumerate(TARGETS)},
+                      "gold": {t: LABELS[gold[i, j]] for j, t in enumerate(targets)},
+                      "predicted": {t: LABELS[pred[i, j]] for j, t in enumerate(targets)},
                       "probabilities": {t: {label: round(float(probs[i, j, k]), 4) for k, label in enumerate(LABELS)}
-                                        for j, t in enumerate(TARGETS)},
+                                        for j, t in enumerate(targets)},
                       "text": texts[i][:300]}
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             n += 1

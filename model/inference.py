@@ -4,9 +4,7 @@ import contextlib
 import numpy as np
 import torch
 
-from data.windows import tokenize_windows
-
-from .modeling import article_probabilities
+from .formulations import Formulation
 
 INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -44,8 +42,10 @@ def window_logits(model, tokenizer, windows: dict, batch_size: int = 32, device=
     device = device or next(model.parameters()).device
     keys = [k for k in INPUT_KEYS if k in windows and k in tokenizer.model_input_names]
     n = len(windows["input_ids"])
-    order = sorted(range(n), key=lambda i: -len(windows["input_ids"][i]))
     out = np.zeros((n, model.config.num_labels), dtype=np.float32)
+    if n == 0:  # every target of every article decided by rule
+        return out
+    order = sorted(range(n), key=lambda i: -len(windows["input_ids"][i]))
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         batch = tokenizer.pad({k: [windows[k][i] for i in idx] for k in keys}, return_tensors="pt")
@@ -55,11 +55,9 @@ def window_logits(model, tokenizer, windows: dict, batch_size: int = 32, device=
     return out
 
 
-def predict_articles(model, tokenizer, ids: list, texts: list, window_settings: dict, **kw):
-    """Per-article probabilities (n, targets, labels) and window counts, articles in input order."""
-    windows = tokenize_windows({"id": ids, "text": texts}, tokenizer, window_settings["max_length"],
-                               window_settings["stride"])
+def predict_articles(model, tokenizer, formulation: Formulation, ids: list, texts: list, **kw):
+    """Per-article probabilities (n, targets, labels) in input order, and what the formulation
+    reports per article (`windows`; for `target_pair` also `mentions` and `rule_none`)."""
+    windows = formulation.encode({"id": list(ids), "text": list(texts)}, tokenizer)
     logits = window_logits(model, tokenizer, windows, **kw)
-    keys, probs, counts = article_probabilities(logits, windows["id"])
-    assert keys == list(ids), "article ids must be unique within a batch"
-    return probs, counts
+    return formulation.aggregate(logits, windows, list(ids))

@@ -1,9 +1,8 @@
-"""One shared encoder, one 4-way classifier per target, in the stock Hugging Face layout.
+"""The encoder and its classification head, in the stock Hugging Face layout.
 
-The classification head is `AutoModelForSequenceClassification`'s own, with
-len(TARGETS) * len(LABELS) outputs named "russia:pro" ... in `config.id2label`, so a saved run
-loads with plain `transformers`. The project-specific parts are the loss (a cross-entropy per
-target) and the per-article aggregation of window logits.
+The head is `AutoModelForSequenceClassification`'s own, with the labels the formulation names
+in `config.id2label` (`pro` ... `none` for `target_pair`, `russia:pro` ... for `multi_head`), so
+a saved run loads with plain `transformers`. The project-specific part is the loss.
 """
 import json
 import os
@@ -14,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from .labels import LABELS, TARGETS, id2label
+from .formulations import IGNORE, Formulation, formulation_from
+from .labels import LABELS
 from .recipe import resolve_model_path
 
 STANCE_FILE = "stance.json"  # targets, labels and window settings, beside the checkpoint
@@ -26,7 +26,8 @@ class ModelUnavailable(RuntimeError):
     """The encoder could not be loaded (usually: a hub name with no network)."""
 
 
-def load_encoder_for_training(name_or_path: str, tiny: dict | None = None, train_texts=None, tokenizer=None):
+def load_encoder_for_training(name_or_path: str, label_config: dict, tiny: dict | None = None, train_texts=None,
+                              tokenizer=None):
     """Tokenizer and a freshly headed classifier from a pretrained encoder, or, for tests and
     smoke runs, a tiny randomly initialised BERT with a tokenizer trained on `train_texts`
     (unless `tokenizer` is given: a resumed tiny run must keep its checkpoint's vocabulary)."""
@@ -36,7 +37,7 @@ def load_encoder_for_training(name_or_path: str, tiny: dict | None = None, train
                                       num_hidden_layers=tiny.get("layers", 2), num_attention_heads=tiny.get("heads", 2),
                                       intermediate_size=tiny.get("hidden_size", 32) * 4,
                                       max_position_embeddings=tiny.get("max_position_embeddings", 512),
-                                      **_label_config())
+                                      **label_config)
         return tokenizer, AutoModelForSequenceClassification.from_config(config)
     path = resolve_model_path(name_or_path)
     if path.startswith((".", "/", "~")) and not os.path.isdir(os.path.expanduser(path)):
@@ -44,16 +45,11 @@ def load_encoder_for_training(name_or_path: str, tiny: dict | None = None, train
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True,
-                                                                   **_label_config())
+                                                                   **label_config)
     except OSError as e:
         where = "a local folder" if os.path.isdir(path) else "the Hugging Face Hub (no network?)"
         raise ModelUnavailable(f"cannot load model '{name_or_path}' from {where}: {OFFLINE_HELP}") from e
     return tokenizer, model
-
-
-def _label_config() -> dict:
-    names = id2label()
-    return {"num_labels": len(names), "id2label": names, "label2id": {v: k for k, v in names.items()}}
 
 
 def train_tokenizer(texts, vocab_size: int):
@@ -84,54 +80,39 @@ def train_tokenizer(texts, vocab_size: int):
 
 
 def stance_loss(class_weights: torch.Tensor | None = None, label_smoothing: float = 0.0):
-    """`Trainer(compute_loss_func=...)`: a cross-entropy per target, summed and divided by the
-    number of (window, target) labels in the whole accumulated batch, which the Trainer passes
-    as `num_items_in_batch`, so gradient accumulation and DDP average exactly."""
+    """`Trainer(compute_loss_func=...)`: a cross-entropy per target over labels (windows,
+    targets), -100 where a window says nothing of a target. Logits are (windows, heads * 4):
+    one head per target (`multi_head`) or one shared by all (`target_pair`). The sum is divided
+    by the number of labels in the whole accumulated batch, which the Trainer passes as
+    `num_items_in_batch` (it counts labels != -100), so gradient accumulation and DDP average
+    exactly."""
     def loss_fn(outputs, labels, num_items_in_batch=None):
-        logits = outputs["logits"].float().view(-1, len(TARGETS), len(LABELS))
+        logits = outputs["logits"].float().view(labels.shape[0], -1, len(LABELS))
         total = 0.0
-        for t in range(len(TARGETS)):
+        for t in range(labels.shape[1]):
             weight = class_weights[t].to(logits.device) if class_weights is not None else None
-            total = total + F.cross_entropy(logits[:, t], labels[:, t], weight=weight,
-                                            label_smoothing=label_smoothing, reduction="sum")
-        denominator = num_items_in_batch if num_items_in_batch is not None else labels.numel()
+            total = total + F.cross_entropy(logits[:, t if logits.shape[1] > 1 else 0], labels[:, t], weight=weight,
+                                            ignore_index=IGNORE, label_smoothing=label_smoothing, reduction="sum")
+        denominator = num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum()
         return total / denominator
     return loss_fn
 
 
 def class_weights_from(labels: np.ndarray) -> torch.Tensor:
-    """Inverse-frequency weights per target, (n_targets, n_labels); unseen labels get weight 1."""
-    counts = np.stack([np.bincount(labels[:, t], minlength=len(LABELS)) for t in range(len(TARGETS))])
+    """Inverse-frequency weights per target, (n_targets, n_labels), over the labelled windows;
+    unseen labels get weight 1."""
+    counts = np.stack([np.bincount(col[col != IGNORE], minlength=len(LABELS)) for col in labels.T])
     weights = np.where(counts > 0, counts.sum(1, keepdims=True) / (len(LABELS) * np.maximum(counts, 1)), 1.0)
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def article_probabilities(window_logits: np.ndarray, window_article: list) -> tuple[list, np.ndarray, np.ndarray]:
-    """Aggregate window logits to articles: the mean of the windows' softmax probabilities.
-
-    Returns the article keys in first-seen order, probabilities (n_articles, n_targets,
-    n_labels) and the number of windows per article.
-    """
-    keys = list(dict.fromkeys(window_article))
-    index = {k: i for i, k in enumerate(keys)}
-    rows = np.fromiter((index[k] for k in window_article), dtype=np.int64, count=len(window_article))
-    logits = np.asarray(window_logits, dtype=np.float64).reshape(len(rows), len(TARGETS), len(LABELS))
-    probs = np.exp(logits - logits.max(-1, keepdims=True))
-    probs /= probs.sum(-1, keepdims=True)
-    sums = np.zeros((len(keys), len(TARGETS), len(LABELS)))
-    np.add.at(sums, rows, probs)
-    counts = np.bincount(rows, minlength=len(keys))
-    return keys, sums / counts[:, None, None], counts
-
-
-def save_stance_settings(run_dir: str | Path, windows: dict, clean: bool) -> None:
-    settings = {"targets": list(TARGETS), "labels": list(LABELS), "windows": windows, "clean": clean,
-                "aggregation": "mean of window probabilities"}
-    Path(run_dir, STANCE_FILE).write_text(json.dumps(settings, indent=2))
+def save_stance_settings(run_dir: str | Path, formulation: Formulation, clean: bool) -> None:
+    settings = {**formulation.settings(), "clean": clean}
+    Path(run_dir, STANCE_FILE).write_text(json.dumps(settings, indent=2, ensure_ascii=False))
 
 
 def load_for_inference(run_dir: str | Path):
-    """Tokenizer, model (eval mode) and settings (windows, cleaning) of a saved run."""
+    """Tokenizer, model (eval mode), the formulation that reads articles for it, and the settings."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise ModelUnavailable(f"{run_dir}: not a trained run (no config.json); train one with train.py")
@@ -139,4 +120,4 @@ def load_for_inference(run_dir: str | Path):
         {"windows": {"max_length": 512, "stride": 128}, "clean": True}
     tokenizer = AutoTokenizer.from_pretrained(run_dir)
     model = AutoModelForSequenceClassification.from_pretrained(run_dir).eval()
-    return tokenizer, model, settings
+    return tokenizer, model, formulation_from(settings, saved=True), settings

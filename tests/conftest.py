@@ -30,3 +30,19 @@ def tiny_run(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("tiny")
     out, _ = train(tiny_recipe(tmp))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_multi_head_run(tmp_path_factory) -> Path:
+    """The same, reading whole articles with one head per target (`formulation: multi_head`)."""
+    from model.training import train
+    tmp = tmp_path_factory.mktemp("tiny_multi_head")
+    recipe = tiny_recipe(tmp)
+    recipe["formulation"] = "multi_head"
+    out, _ = train(recipe)
+    return out
+
+
+@pytest.fixture(params=["target_pair", "multi_head"])
+def any_tiny_run(request):
+    return request.getfixturevalue("tiny_run" if request.param == "target_pair" else "tiny_multi_head_run")

@@ -181,19 +181,29 @@ def test_windows_cover_the_article_and_map_back(tmp_path):
     from model.modeling import train_tokenizer
     rows = sample_articles(20)
     tok = train_tokenizer([r["text"] for r in rows], 800)
-    batch = {"id": [r["id"] for r in rows[:3]], "text": [r["text"] for r in rows[:3]],
-             **{t: [0, 1, 2] for t in TARGETS}}
-    out = tokenize_windows(batch, tok, max_length=64, stride=16)
-    full = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in batch["text"]]
-    for i, rid in enumerate(batch["id"]):
-        n = out["id"].count(rid)
+    texts = [r["text"] for r in rows[:3]]
+    out = tokenize_windows(texts, tok, max_length=64, stride=16)
+    full = [len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    for i in range(3):
+        n = out["article"].count(i)
         assert n == max(1, -(-(full[i] - 16) // (62 - 16)))  # windows of 62 content tokens advancing by 46
-        assert all(lab == [i, i, i] for lab, w in zip(out["labels"], out["id"]) if w == rid)
-    assert max(out["length"]) == 64
-    head_tail = tokenize_windows(batch, tok, max_length=64, stride=16, strategy="head_tail", head_tokens=20)
-    assert head_tail["id"] == batch["id"] and all(n <= 64 for n in head_tail["length"])
-    ids = tok(batch["text"][0], add_special_tokens=False)["input_ids"]
+    assert out["article"] == sorted(out["article"]) and max(out["length"]) == 64
+    head_tail = tokenize_windows(texts, tok, max_length=64, stride=16, strategy="head_tail", head_tokens=20)
+    assert head_tail["article"] == [0, 1, 2] and all(n <= 64 for n in head_tail["length"])
+    ids = tok(texts[0], add_special_tokens=False)["input_ids"]
     assert head_tail["input_ids"][0][1:21] == ids[:20] and head_tail["input_ids"][0][-43:-1] == ids[-42:]
+
+
+def test_multi_head_windows_inherit_the_article_labels():
+    from model.formulations import MultiHead
+    from model.modeling import train_tokenizer
+    from model.targets import targets_from
+    rows = sample_articles(3)
+    tok = train_tokenizer([r["text"] for r in rows], 800)
+    batch = {"id": [r["id"] for r in rows], "text": [r["text"] for r in rows], **{t: [0, 1, 2] for t in TARGETS}}
+    out = MultiHead(targets_from(None), {"max_length": 64, "stride": 16}).encode(batch, tok)
+    assert sorted(set(out["id"])) == sorted(batch["id"])
+    assert all(lab == [batch["id"].index(w)] * 3 for lab, w in zip(out["labels"], out["id"]))
 
 
 def test_tokenization_is_cached_by_datasets(tmp_path):
@@ -202,11 +212,13 @@ def test_tokenization_is_cached_by_datasets(tmp_path):
     from model.training import window_split
     cfg = {"source": str(ROOT / "data" / "sample" / "articles.jsonl")}
     dsd, _ = cached_dataset(cfg, tmp_path)
+    from model.formulations import formulation_from
     tok = train_tokenizer(dsd["train"]["text"], 800)
-    windows = {"max_length": 64, "stride": 16, "head_tokens": 20}
-    first = window_split(dsd["train"], tok, windows)
+    reader = formulation_from({"windows": {"max_length": 64, "stride": 16}})
+    first = window_split(dsd["train"], tok, reader, training=True)
     again, _ = cached_dataset(cfg, tmp_path)  # a second run with the same inputs
-    second = window_split(again["train"], tok, windows)
+    second = window_split(again["train"], tok, formulation_from({"windows": {"max_length": 64, "stride": 16}}),
+                          training=True)
     assert first.cache_files == second.cache_files and first.cache_files
     assert first.cache_files[0]["filename"].startswith(str(tmp_path))  # beside the built dataset
 

@@ -29,7 +29,9 @@ def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run,
 
     metrics = json.loads((out / "metrics.json").read_text())
     systems = metrics["systems"]
-    assert set(systems) == {"model", "TF-IDF + logistic regression", "majority class"}
+    assert set(systems) == {"model", "TF-IDF + LR, focused excerpts", "TF-IDF + LR, whole article", "majority class"}
+    rule = metrics["rule_none"]
+    assert metrics["formulation"] == "target_pair" and set(rule) == set(TARGETS) and sum(rule.values()) > 0
     for scores in systems.values():
         low, high = scores["ci"]["mean_macro_f1"]
         assert low <= scores["mean_macro_f1"] <= high
@@ -37,6 +39,7 @@ def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run,
 
     report = (out / "report.md").read_text()
     assert "| model |" in report and "| majority class |" in report and "[" in report
+    assert f"{sum(rule.values())} of {3 * metrics['articles']} (article, target) pairs" in report
 
     for t in TARGETS:
         with Image.open(out / f"confusion_{t}.png") as img:

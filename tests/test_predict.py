@@ -25,7 +25,9 @@ def check_record(r):
     for t in TARGETS:
         assert sum(r["probabilities"][t].values()) == pytest.approx(1, abs=1e-4)
         assert r["labels"][t] == max(r["probabilities"][t], key=r["probabilities"][t].get)
-    assert r["windows"] >= 1
+    # target_pair: one window or more per target the article names; the others are `none` by rule
+    assert r["windows"] >= sum(n > 0 for n in r["mentions"].values())
+    assert all(r["labels"][t] == "none" for t, n in r["mentions"].items() if n == 0)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "txt"])
@@ -51,7 +53,8 @@ def test_every_input_and_output_format(tiny_run, tmp_path, fmt, out_fmt):
     assert not list(tmp_path.glob("*.partial.jsonl"))
 
 
-def test_long_articles_are_read_whole_in_windows(tiny_run, tmp_path):
+def test_long_articles_are_read_whole_in_windows(tiny_multi_head_run, tmp_path):
+    tiny_run = tiny_multi_head_run
     rows = sample_articles()
     longest = max(rows, key=lambda r: len(r["text"]))
     src = tmp_path / "one.jsonl"
@@ -61,11 +64,12 @@ def test_long_articles_are_read_whole_in_windows(tiny_run, tmp_path):
     assert read_output(out)[0]["windows"] > 5  # 64-token windows over a 700-word article
 
 
-def test_predict_and_evaluate_agree_on_the_same_articles(tiny_run, tmp_path):
+def test_predict_and_evaluate_agree_on_the_same_articles(any_tiny_run, tmp_path):
     # the test split of the run's data, as raw articles with their scrape noise, through both tools
     from model.recipe import load_recipe
     from model.training import load_splits
-    splits, _ = load_splits(load_recipe(tiny_run / "recipe.yaml")["data"])
+    tiny_run = any_tiny_run
+    splits, _ = load_splits(load_recipe(tiny_run / "recipe.yaml")["data"], TARGETS)
     test_ids = set(splits["test"]["id"])
     raw = [r for r in sample_articles() if r["id"] in test_ids]
     src = tmp_path / "test.jsonl"
@@ -74,6 +78,7 @@ def test_predict_and_evaluate_agree_on_the_same_articles(tiny_run, tmp_path):
                         "--buffer", "7", "--batch-size", "5"]) == 0
     predicted = {r["id"]: r for r in read_output(tmp_path / "p.jsonl")}
     assert evaluate_cli(["--model", str(tiny_run), "--out", str(tmp_path / "ev"), "--bootstrap", "10"]) == 0
+    assert set(predicted) == test_ids
     errors = [json.loads(line) for line in (tmp_path / "ev" / "errors.jsonl").read_text().splitlines()]
     assert errors
     for e in errors:

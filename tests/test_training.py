@@ -13,9 +13,10 @@ from model.labels import LABELS, TARGETS
 from model.training import EpochMetricsWriter, train
 
 
-def test_saved_run_loads_with_plain_transformers_and_predicts(tiny_run):
-    tok = AutoTokenizer.from_pretrained(tiny_run)
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_run).eval()
+def test_multi_head_run_loads_with_plain_transformers_and_predicts(tiny_multi_head_run):
+    run = tiny_multi_head_run
+    tok = AutoTokenizer.from_pretrained(run)
+    model = AutoModelForSequenceClassification.from_pretrained(run).eval()
     assert model.config.id2label[0] == "russia:pro" and model.config.id2label[11] == "syria:none"
     assert len(model.config.id2label) == len(TARGETS) * len(LABELS)
     enc = tok([a["text"] for a in sample_articles(2)], truncation=True, max_length=64, padding=True,
@@ -23,14 +24,25 @@ def test_saved_run_loads_with_plain_transformers_and_predicts(tiny_run):
     with torch.no_grad():
         probs = model(**enc).logits.view(2, 3, 4).softmax(-1)
     assert torch.allclose(probs.sum(-1), torch.ones(2, 3))
+    settings = json.loads((run / "stance.json").read_text())
+    assert settings["formulation"] == "multi_head" and list(settings["targets"]) == list(TARGETS)
+    assert "Reshape them to (targets, 4)" in (run / "README.md").read_text()
+
+
+def test_target_pair_run_is_a_four_label_classifier_with_its_reading_settings(tiny_run):
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_run)
+    assert model.config.id2label == dict(enumerate(LABELS)) and model.config.label2id["none"] == 3
     settings = json.loads((tiny_run / "stance.json").read_text())
-    assert settings["targets"] == list(TARGETS) and settings["windows"]["max_length"] == 64
+    assert settings["formulation"] == "target_pair" and settings["windows"]["max_length"] == 64
+    assert settings["targets"]["us"]["name"] == "Amerika Serikat" and "AS" in settings["targets"]["us"]["case_sensitive"]
+    assert "SDF" in settings["targets"]["syria"]["exclude"] and settings["excerpt"]["rule_none"] is True
     assert (tiny_run / "recipe.yaml").exists() and (tiny_run / "validation_metrics.json").exists()
     epochs = [json.loads(line) for line in (tiny_run / "metrics_per_epoch.jsonl").read_text().splitlines()]
     assert [round(e["epoch"]) for e in epochs] == [1, 2, 2]  # per epoch, then the final best-model evaluation
     card = (tiny_run / "README.md").read_text()
     best = json.loads((tiny_run / "validation_metrics.json").read_text())["eval_mean_macro_f1"]
-    assert "## Validation" in card and f"| mean | " in card and f"{best:.3f}" in card and "## Recipe" in card
+    assert "## Validation" in card and "| mean | " in card and f"{best:.3f}" in card and "## Recipe" in card
+    assert 'pipeline("text-classification"' in card and '"text_pair"' in card
 
 
 def test_training_learns_the_sample_beyond_the_majority_baseline(tmp_path):
@@ -39,7 +51,7 @@ def test_training_learns_the_sample_beyond_the_majority_baseline(tmp_path):
     from model.training import load_splits
     recipe = tiny_recipe(tmp_path, num_train_epochs=6)
     _, metrics = train(recipe)
-    splits, _ = load_splits(recipe["data"])
+    splits, _ = load_splits(recipe["data"], TARGETS)
     train_labels, val_labels = (np.array([splits[s][t] for t in TARGETS]).T for s in ("train", "validation"))
     baseline = load_stance_metric().compute(predictions=majority(train_labels, len(val_labels)),
                                             references=val_labels)
@@ -98,21 +110,21 @@ def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
     assert abs(2 * ddp - single) <= 2 * epochs and ddp < single
 
 
-def test_validation_scores_match_an_independent_per_article_evaluation(tiny_run):
-    # the Trainer's scores come from window logits mapped back to articles by position:
-    # recompute them through the inference path that evaluate.py and predict.py use
+def test_validation_scores_match_an_independent_per_article_evaluation(any_tiny_run):
+    # the Trainer's scores come from window logits mapped back to (article, target): recompute
+    # them through the inference path that evaluate.py and predict.py use
     from metrics import load_stance_metric
     from model.inference import predict_articles
     from model.modeling import load_for_inference
     from model.recipe import load_recipe
     from model.training import load_splits
-    splits, _ = load_splits(load_recipe(tiny_run / "recipe.yaml")["data"])
+    splits, _ = load_splits(load_recipe(any_tiny_run / "recipe.yaml")["data"], TARGETS)
     val = splits["validation"]
-    tokenizer, model, settings = load_for_inference(tiny_run)
-    probs, _ = predict_articles(model, tokenizer, list(val["id"]), list(val["text"]), settings["windows"])
+    tokenizer, model, reader, _ = load_for_inference(any_tiny_run)
+    probs, _ = predict_articles(model, tokenizer, reader, list(val["id"]), list(val["text"]))
     gold = [[row[t] for t in TARGETS] for row in val.select_columns(list(TARGETS))]
     scores = load_stance_metric().compute(predictions=probs.argmax(-1), references=gold)
-    logged = json.loads((tiny_run / "validation_metrics.json").read_text())
+    logged = json.loads((any_tiny_run / "validation_metrics.json").read_text())
     for key in ("mean_macro_f1", "mean_accuracy", "russia_macro_f1", "syria_f_avg"):
         assert logged[f"eval_{key}"] == pytest.approx(scores[key], abs=1e-9), key
 

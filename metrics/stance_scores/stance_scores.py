@@ -1,7 +1,8 @@
 """Stance scores per target and averaged over targets, as an `evaluate` metric.
 
 Loaded by path (`evaluate.load("metrics/stance_scores")`): the hub's `f1`/`accuracy` scripts
-cannot be fetched offline. Inputs are label ids, one per target, per article.
+cannot be fetched offline. Inputs are label ids, one per target, per article; `targets` names
+the columns (default: the contract's three).
 """
 import datasets
 import evaluate
@@ -17,10 +18,10 @@ precision, recall, F1 and support per label (null for a label absent from both).
 the three targets. Scores of undefined quantities are NaN."""
 
 
-def score(predictions, references) -> dict:
-    pred, gold = np.asarray(predictions).reshape(-1, len(TARGETS)), np.asarray(references).reshape(-1, len(TARGETS))
+def score(predictions, references, targets=TARGETS) -> dict:
+    pred, gold = np.asarray(predictions).reshape(-1, len(targets)), np.asarray(references).reshape(-1, len(targets))
     out = {}
-    for t, target in enumerate(TARGETS):
+    for t, target in enumerate(targets):
         p, r, f, s = precision_recall_fscore_support(gold[:, t], pred[:, t], labels=range(len(LABELS)),
                                                      zero_division=0)
         present = np.isin(np.arange(len(LABELS)), np.union1d(gold[:, t], pred[:, t]))
@@ -33,7 +34,7 @@ def score(predictions, references) -> dict:
                 out[f"{target}_{label}_{name}"] = float(values[i]) if present[i] else float("nan")
             out[f"{target}_{label}_support"] = int(s[i])
     for name in ("accuracy", "macro_f1", "f_avg"):
-        values = [out[f"{t}_{name}"] for t in TARGETS]
+        values = [out[f"{t}_{name}"] for t in targets]
         out[f"mean_{name}"] = float(np.nanmean(values)) if not np.all(np.isnan(values)) else float("nan")
     return out
 
@@ -42,9 +43,9 @@ def score(predictions, references) -> dict:
 class StanceScores(evaluate.Metric):
     def _info(self):
         return evaluate.MetricInfo(
-            description=_DESCRIPTION, citation="", inputs_description="predictions, references: [n, 3] label ids",
+            description=_DESCRIPTION, citation="", inputs_description="predictions, references: [n, targets] label ids; targets: their names",
             features=datasets.Features({"predictions": datasets.Sequence(datasets.Value("int32")),
                                         "references": datasets.Sequence(datasets.Value("int32"))}))
 
-    def _compute(self, predictions, references):
-        return score(predictions, references)
+    def _compute(self, predictions, references, targets=TARGETS):
+        return score(predictions, references, tuple(targets))
