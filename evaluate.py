@@ -10,20 +10,21 @@ import argparse
 import sys
 
 from data import DataError
+from model.cli import ArgumentParser, positive_int
 from model.modeling import ModelUnavailable
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="run directory written by train.py")
     p.add_argument("--data", help="saved DatasetDict folder, or a labelled .jsonl/.csv/.parquet/.txt folder "
                                   "(default: the data the run was trained on)")
     p.add_argument("--split", default="test", help="split of a DatasetDict to score (default: test)")
     p.add_argument("--out", help="where to write the reports (default: the run directory)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16", "int8"])
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the intervals")
+    p.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the intervals")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = p.parse_args(argv)
     from transformers.utils import logging as hf_logging

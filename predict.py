@@ -23,6 +23,7 @@ from data.clean import clean_text
 from data.readers import Unreadable, check_source
 from data.writers import OUTPUT_FORMATS, done_ids, partial_path, publish
 from model.labels import LABELS
+from model.cli import ArgumentParser, positive_int
 from model.modeling import ModelUnavailable
 
 
@@ -39,15 +40,15 @@ def records(probs, info: dict, ids, targets: list[str]):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="run directory written by train.py")
     p.add_argument("--input", required=True, help="folder of .txt files, or .jsonl/.csv/.parquet")
     p.add_argument("--output", required=True, help=f"output file ({', '.join(OUTPUT_FORMATS)})")
     p.add_argument("--text-column", default="text")
     p.add_argument("--id-column", default="id")
     p.add_argument("--title-column", default="title", help="prepended to the text when present")
-    p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
-    p.add_argument("--buffer", type=int, default=256,
+    p.add_argument("--batch-size", type=positive_int, default=32, help="windows per forward pass")
+    p.add_argument("--buffer", type=positive_int, default=256,
                    help="articles read ahead and sorted by length together (bounds memory)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16", "int8"],

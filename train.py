@@ -11,15 +11,23 @@ import sys
 import time
 
 from data import DataError
+from model.cli import ArgumentParser
 from model.modeling import ModelUnavailable
 from model.recipe import load_recipe
 
 
+def seed_list(value: str) -> list[int]:
+    try:
+        return [int(x) for x in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a comma-separated list of whole numbers") from None
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="YAML recipe from configs/")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in the output dir")
-    p.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], metavar="S1,S2,...",
+    p.add_argument("--seeds", type=seed_list, metavar="S1,S2,...",
                    help="train and evaluate once per seed (in <output_dir>/seed-N) and report mean and std")
     p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. training.num_train_epochs=3")
     args = p.parse_args(argv)

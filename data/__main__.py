@@ -6,13 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from model.cli import ArgumentParser
 from model.recipe import load_recipe, resolve_model_path
+from model.targets import targets_from
+from model.validate import validate_recipe
 
 from . import DataError, build_dataset, save_dataset, summary
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m data", description=__doc__.split("\n\n")[1],
+    p = ArgumentParser(prog="python -m data", description=__doc__.split("\n\n")[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="recipe whose `data:` section says how to read the input")
     p.add_argument("--source", help="input: .jsonl/.csv/.parquet, or a folder of .txt files with labels.csv")
@@ -23,7 +26,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         recipe = load_recipe(args.config, args.overrides)
-        cfg = recipe["data"]
+        validate_recipe(recipe)
+        cfg = {**recipe["data"], "targets": [t.key for t in targets_from(recipe.get("targets"))]}
         if args.source:
             cfg["source"] = args.source
         dsd, report = build_dataset(cfg)
@@ -31,6 +35,8 @@ def main(argv=None) -> int:
     except (DataError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    for warning in report.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     print(summary(dsd, report, _tokenizer(args.tokenizer or (recipe.get("model") or {}).get("name_or_path"))))
     print(f"wrote {args.output}")
     return 0

@@ -18,7 +18,7 @@ from .errors import DataError
 from .readers import check_source
 from .split import SPLITS, assign_splits, keep_groups_together
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 
 
 def features(targets) -> Features:
@@ -50,6 +50,12 @@ def build_dataset(cfg: dict) -> tuple[DatasetDict, dict]:
         if sum(fractions.values()) >= 1 or set(fractions) - set(SPLITS[1:]):
             raise DataError(f"splits {fractions}: give validation and test fractions summing below 1")
         splits = assign_splits([tuple(a[t] for t in targets) for a in articles], groups, fractions, cfg["seed"])
+    empty = [name for name in SPLITS if name not in splits]
+    if empty:
+        raise DataError(f"{cfg['source']}: {len(articles)} articles are too few for a train/validation/test split "
+                        f"({cfg['splits'] if not spec.split_column else 'column ' + repr(spec.split_column)}): "
+                        f"the {' and '.join(empty)} split would be empty; add articles"
+                        + ("" if spec.split_column else " or change data.splits"))
     for a, g in zip(articles, groups):
         a["group"] = g
     dsd = DatasetDict({
@@ -59,7 +65,10 @@ def build_dataset(cfg: dict) -> tuple[DatasetDict, dict]:
               "duplicate_groups_merged": len(groups) - len(set(groups)),
               "articles_in_duplicate_groups": sum(n for n in Counter(groups).values() if n > 1),
               "moved_to_keep_duplicates_together": moved,
-              "cleaning": vars(stats)}
+              "cleaning": vars(stats),
+              "warnings": [f"target '{t}' has a single label ('{LABELS[dsd['train'][t][0]]}') in the training "
+                           "split: the model cannot learn to tell its labels apart"
+                           for t in targets if len(set(dsd["train"][t])) == 1]}
     return dsd, report
 
 

@@ -18,6 +18,12 @@ from . import baselines, report
 from .bootstrap import bootstrap_intervals
 
 
+def _split(splits, name: str):
+    if name not in splits:
+        raise DataError(f"no split {name!r} (splits: {', '.join(splits)})")
+    return splits[name]
+
+
 def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[str]):
     """(articles to score, training split for the baselines or None, a description).
 
@@ -27,10 +33,10 @@ def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[st
     recipe = load_recipe(run_dir / "recipe.yaml")
     if data is None:
         splits, _ = load_splits(recipe["data"], targets)
-        return splits[split], splits["train"], f"the {split} split of its training data"
+        return _split(splits, split), splits["train"], f"the {split} split of its training data"
     if (Path(data) / "dataset_dict.json").exists():
         splits = load_from_disk(data)
-        return splits[split], splits.get("train"), f"the {split} split of {data}"
+        return _split(splits, split), splits.get("train"), f"the {split} split of {data}"
     cfg = {**recipe.get("data", {}), "targets": targets}
     articles = read_articles(data, InputSpec.from_config(cfg))
     if cfg.get("clean", True):

@@ -45,7 +45,7 @@ def load_encoder_for_training(name_or_path: str, label_config: dict, tiny: dict 
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True,
-                                                                   **label_config)
+                                                                   use_safetensors=True, **label_config)
     except OSError as e:
         where = "a local folder" if os.path.isdir(path) else "the Hugging Face Hub (no network?)"
         raise ModelUnavailable(f"cannot load model '{name_or_path}' from {where}: {OFFLINE_HELP}") from e
@@ -116,8 +116,11 @@ def load_for_inference(run_dir: str | Path):
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise ModelUnavailable(f"{run_dir}: not a trained run (no config.json); train one with train.py")
+    if not any((run_dir / f).exists() for f in ("model.safetensors", "model.safetensors.index.json")):
+        raise ModelUnavailable(f"{run_dir}: no model.safetensors; weights are loaded from safetensors only "
+                               "(a pickled pytorch_model.bin is code, not data: convert it where you trust it)")
     settings = json.loads((run_dir / STANCE_FILE).read_text()) if (run_dir / STANCE_FILE).exists() else \
         {"windows": {"max_length": 512, "stride": 128}, "clean": True}
     tokenizer = AutoTokenizer.from_pretrained(run_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(run_dir).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(run_dir, use_safetensors=True).eval()
     return tokenizer, model, formulation_from(settings, saved=True), settings

@@ -1,9 +1,30 @@
 """Recipes: YAML files in configs/, overridable from the command line as dotted `key=value`."""
 import copy
 import importlib.util
+import re
 from pathlib import Path
 
 import yaml
+
+
+class RecipeLoader(yaml.SafeLoader):
+    """YAML 1.2 scalars: only true/false are booleans (`save_strategy: no` stays the string
+    "no"), and 3e-5 is a float, as every Trainer user writes them."""
+
+
+RecipeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+RecipeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def parse_yaml(text: str):
+    return yaml.load(text, Loader=RecipeLoader)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -11,13 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def load_recipe(path: str | Path, overrides: list[str] = ()) -> dict:
     """Read a recipe (following `base:` to the recipe it extends) and apply `a.b=value` overrides.
 
-    Values are parsed as YAML, so `training.learning_rate=3e-5` is a float and
-    `data.label_map={mendukung: pro}` a mapping.
+    Values are parsed as YAML 1.2, so `training.learning_rate=3e-5` is a float,
+    `training.save_strategy=no` the string "no" and `data.label_map={mendukung: pro}` a mapping.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such recipe")
-    recipe = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        recipe = parse_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(recipe, dict):
+        raise ValueError(f"{path}: a recipe is a YAML mapping of sections")
     base = recipe.pop("base", None)
     if base:
         recipe = merge(load_recipe(path.parent / base), recipe)
@@ -31,7 +57,10 @@ def load_recipe(path: str | Path, overrides: list[str] = ()) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ValueError(f"override {item!r}: '{part}' is not a section")
-        node[leaf] = yaml.safe_load(value)
+        try:
+            node[leaf] = parse_yaml(value)
+        except yaml.YAMLError:
+            raise ValueError(f"override {item!r}: the value is not valid YAML") from None
     return recipe
 
 
@@ -62,3 +91,4 @@ def resolve_model_path(name: str) -> str:
         raise FileNotFoundError(f"model {name!r}: Python package '{module}' is not installed "
                                 f"(pip install {module.replace('_', '-')})")
     return str(Path(list(spec.submodule_search_locations)[0]) / sub)
+

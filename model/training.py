@@ -1,6 +1,7 @@
 """Fine-tuning with the Hugging Face Trainer: windows in, per-article validation scores out."""
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from .card import write_model_card
 from .formulations import WINDOW_DEFAULTS, Formulation, formulation_from
 from .modeling import class_weights_from, load_encoder_for_training, save_stance_settings, stance_loss
 from .recipe import ROOT, save_recipe
+from .validate import validate_recipe
 
 TRAINING_DEFAULTS = {  # what every recipe wants unless it says otherwise
     "eval_strategy": "epoch", "save_strategy": "epoch", "logging_strategy": "epoch", "save_total_limit": 2,
@@ -102,17 +104,23 @@ def device_flags(precision: str) -> dict:
 
 def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
     """Fine-tune per the recipe; returns the run directory and the best validation metrics."""
+    validate_recipe(recipe)  # before anything is written
     args_cfg = {**TRAINING_DEFAULTS, **recipe.get("training", {})}
     out = Path(args_cfg["output_dir"])
     set_seed(args_cfg.get("seed", 42))
     model_cfg, formulation = recipe.get("model", {}), formulation_from(recipe)
-    args = TrainingArguments(**args_cfg, **device_flags(recipe.get("precision", "auto")))
+    try:
+        args = TrainingArguments(**args_cfg, **device_flags(recipe.get("precision", "auto")))
+    except ValueError as e:  # a value TrainingArguments itself refuses (an unknown strategy, say)
+        raise ValueError(f"recipe: training: {e}") from None
     last = get_last_checkpoint(str(out)) if resume and out.is_dir() else None
     if resume and last is None:
         raise FileNotFoundError(f"{out}: no checkpoint to resume from")
     # under torchrun the main process builds and tokenizes; the others then read its cache
     with args.main_process_first(desc="dataset"):
         splits, data_report = load_splits(recipe["data"], formulation.keys)
+        for warning in data_report.get("warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
         tokenizer, model = load_encoder_for_training(
             model_cfg.get("name_or_path", ""), formulation.label_config(), tiny=model_cfg.get("tiny"),
             train_texts=splits["train"]["text"], tokenizer=AutoTokenizer.from_pretrained(last) if last else None)
