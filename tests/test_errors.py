@@ -102,6 +102,9 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
                  run("evaluate.py", "--model", str(pickled), "--out", str(tmp_path / "report"))):
         assert "no model.safetensors" in one_error_line(proc) and "pickle" in proc.stderr
     assert not out.exists() and not (tmp_path / "report").exists() and not list(tmp_path.glob("*.partial.jsonl"))
+    proc = run("train.py", "--config", "configs/tiny.yaml", f"model.name_or_path={pickled}", "model.tiny=null",
+               f"training.output_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path / 'cache'}")
+    assert "has no model.safetensors" in one_error_line(proc) and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("args, message", [
