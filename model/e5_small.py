@@ -18,7 +18,6 @@ low nibble and weight j+16 in its high one, weight = (nibble - 8) * scale.
 import argparse
 import importlib.metadata
 import importlib.util
-import json
 import os
 import shutil
 import struct

@@ -16,7 +16,7 @@ from data import cached_dataset
 from metrics import load_stance_metric
 
 from .card import write_model_card
-from .formulations import WINDOW_DEFAULTS, Formulation, formulation_from
+from .formulations import Formulation, formulation_from
 from .modeling import class_weights_from, load_encoder_for_training, save_stance_settings, stance_loss
 from .recipe import ROOT, save_recipe
 from .validate import validate_recipe
