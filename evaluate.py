@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from data import DataError
-from model.cli import ArgumentParser, positive_int
+from model.cli import ArgumentParser, add_engine_arguments, positive_int
 from model.modeling import ModelUnavailable
 
 
@@ -22,8 +22,7 @@ def main(argv=None) -> int:
     p.add_argument("--split", default="test", help="split of a DatasetDict to score (default: test)")
     p.add_argument("--out", help="where to write the reports (default: the run directory)")
     p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16", "int8"])
+    add_engine_arguments(p, precision="fp32")
     p.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the intervals")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = p.parse_args(argv)
@@ -33,11 +32,12 @@ def main(argv=None) -> int:
     from evaluation.report import score_table
     try:
         result = evaluate_run(args.model, args.data, args.split, args.out, args.batch_size, args.device,
-                              args.precision, args.bootstrap, args.seed)
+                              args.engine, args.precision, args.bootstrap, args.seed)
     except (DataError, ModelUnavailable, FileNotFoundError, KeyError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print("\n".join([score_table(result["systems"]), *result["notes"]]))
+    print(f"engine: {result['engine']}")
     print(f"report: {result['out']}/report.md  ({result['articles']} articles, {result['errors']} with an error)")
     return 0
 

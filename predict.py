@@ -1,7 +1,7 @@
 """Label the stance of many articles toward each target of a trained run (Russia, the US, Syria).
 
   python predict.py --model runs/quickstart --input articles/ --output predictions.jsonl
-  python predict.py --model runs/quickstart --input news.parquet --output out.parquet --precision bf16
+  python predict.py --model runs/quickstart --input news.parquet --output out.parquet --engine torch
 
 Input: a folder of .txt files (searched recursively), .jsonl, .csv or .parquet. Output:
 .jsonl, .csv or .parquet, one record per article with the label and the probability of each
@@ -9,6 +9,11 @@ label per target, the number of windows the article was read in and, for a `targ
 the number of mentions per target (a target never named is `none` by rule). Input is streamed and
 output written as it goes, to <output>.partial.jsonl, renamed into place at the end;
 --resume continues an interrupted run from that file.
+
+Engine and precision are chosen for the machine unless given (printed once at start):
+--precision auto is bf16 where the device has native bf16 (CUDA, AVX512-BF16/AMX, ARM BF16),
+else fp32; --engine auto is ONNX Runtime on the CPU at fp32/int8 (the run is exported once into
+<model>/onnx/, checked against PyTorch, rebuilt when the weights change), PyTorch otherwise.
 """
 import argparse
 import json
@@ -23,7 +28,7 @@ from data.clean import clean_text
 from data.readers import Unreadable, check_source
 from data.writers import OUTPUT_FORMATS, done_ids, partial_path, publish
 from model.labels import LABELS
-from model.cli import ArgumentParser, positive_int
+from model.cli import ArgumentParser, add_engine_arguments, positive_int
 from model.modeling import ModelUnavailable
 
 
@@ -50,9 +55,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=positive_int, default=32, help="windows per forward pass")
     p.add_argument("--buffer", type=positive_int, default=256,
                    help="articles read ahead and sorted by length together (bounds memory)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16", "int8"],
-                   help="bf16/fp16: autocast; int8: dynamic quantization of Linear layers (CPU)")
+    add_engine_arguments(p)
     p.add_argument("--on-error", default="record", choices=["record", "skip"],
                    help="an unreadable or empty article becomes an error record, or is skipped with a warning")
     p.add_argument("--resume", action="store_true", help="skip ids already in <output>.partial.jsonl")
@@ -74,12 +77,13 @@ def main(argv=None) -> int:
 
 
 def run(args, output: Path) -> tuple[int, int, float]:
-    from model.inference import pick_device, predict_articles, prepare_model
+    from model.engines import open_engine
+    from model.inference import predict_articles
     from model.modeling import load_for_inference
     check_source(args.input)
     tokenizer, model, reader, settings = load_for_inference(args.model)
-    device = pick_device(args.device)
-    model = prepare_model(model, device, args.precision)
+    engine = open_engine(args.model, model, tokenizer, settings, args.device, args.engine, args.precision)
+    print(f"engine: {engine}", file=sys.stderr)
     spec = InputSpec(text_column=args.text_column, id_column=args.id_column, title_column=args.title_column)
     partial = partial_path(output)
     skip = done_ids(partial) if args.resume else set()
@@ -94,8 +98,8 @@ def run(args, output: Path) -> tuple[int, int, float]:
         nonlocal n_ok
         if buffer:
             ids, texts = zip(*buffer)
-            probs, info = predict_articles(model, tokenizer, reader, list(range(len(texts))), list(texts),
-                                           batch_size=args.batch_size, device=device, precision=args.precision)
+            probs, info = predict_articles(engine, tokenizer, reader, list(range(len(texts))), list(texts),
+                                           args.batch_size)
             for record in records(probs, info, ids, reader.keys):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()

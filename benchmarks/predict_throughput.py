@@ -5,11 +5,14 @@
 
 Prints, over the same windows and checkpoint (a `target_pair` run reads (target, excerpt) pairs,
 and the pipeline gets the same pairs as {"text": name, "text_pair": excerpt}):
-- real (non-padding) tokens per second of predict.py's engine (windows sorted by length,
-  padded per batch) at fp32, bf16 autocast and int8 dynamic quantization, versus a
-  `transformers.pipeline` loop at batch size 1, and the model FLOP/s each reaches as a fraction
-  of this machine's measured matrix-multiply peak for its dtype (int8: of the fp32 peak);
-- how many article labels bf16 and int8 share with fp32;
+- real (non-padding) tokens per second of predict.py's engines (windows sorted by length,
+  padded per batch): PyTorch at fp32, bf16 autocast and int8 dynamic quantization, and ONNX
+  Runtime at fp32 and int8, versus a `transformers.pipeline` loop at batch size 1, and the model
+  FLOP/s each reaches as a fraction of this machine's measured matrix-multiply peak for its
+  dtype (int8: of the fp32 peak); each engine is timed --repeats times, in interleaved rounds
+  so that a load from elsewhere hits all of them alike, and the median is printed;
+- how many window-target labels, and articles with all labels, each shares with torch fp32;
+- what predict.py's defaults (--engine auto --precision auto) pick on this machine;
 - the same for headlines only (short inputs);
 - peak memory of predict.py over 10,000 versus 100,000 articles (the sample repeated), with
   --memory-model (a small checkpoint keeps that part short: it measures streaming, not the model).
@@ -31,8 +34,20 @@ from transformers import pipeline  # noqa: E402
 
 from data.clean import clean_text  # noqa: E402
 from model.formulations import TargetPair  # noqa: E402
-from model.inference import prepare_model, window_logits  # noqa: E402
+from model.engines import choose, cpu_has_native_bf16, open_engine  # noqa: E402
+from model.inference import window_logits  # noqa: E402
+from model.labels import LABELS  # noqa: E402
 from model.modeling import load_for_inference  # noqa: E402
+
+ENGINES = [("torch", "fp32"), ("torch", "bf16"), ("torch", "int8"), ("onnx", "fp32"), ("onnx", "int8")]
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    import platform
+    return platform.processor() or platform.machine()
 
 
 def matmul_peak(dtype, n=1536, reps=10) -> float:
@@ -51,12 +66,9 @@ def model_flops(config, lengths) -> float:
     return float(sum(per_token * n + layers * 4 * n * n * h for n in lengths))
 
 
-def engine(model, tokenizer, windows, precision, batch_size=32):
-    model = prepare_model(model, torch.device("cpu"), precision)
-    window_logits(model, tokenizer, {k: v[:batch_size] for k, v in windows.items()}, batch_size,
-                  precision=precision)  # warm-up
+def seconds(engine, tokenizer, windows, batch_size=32) -> tuple[np.ndarray, float]:
     start = time.perf_counter()
-    logits = window_logits(model, tokenizer, windows, batch_size, precision=precision)
+    logits = window_logits(engine, tokenizer, windows, batch_size)
     return logits, time.perf_counter() - start
 
 
@@ -81,28 +93,40 @@ def pipeline_loop(model, tokenizer, inputs):
     return time.perf_counter() - start, tokens
 
 
-def compare(title, model_dir, ids, texts, peaks):
-    tokenizer, model, reader, _ = load_for_inference(model_dir)
+def compare(title, model_dir, ids, texts, peaks, repeats):
+    tokenizer, model, reader, settings = load_for_inference(model_dir)
     windows = reader.encode({"id": ids, "text": texts}, tokenizer)
     lengths = [len(x) for x in windows["input_ids"]]
     tokens, flops = sum(lengths), model_flops(model.config, lengths)
     print(f"\n{title}: {len(ids)} articles, {reader.name}, {len(lengths)} windows, {tokens} real tokens "
-          f"(mean window {np.mean(lengths):.0f} tokens)")
-    seconds, pipe_tokens = pipeline_loop(model, tokenizer, pipeline_inputs(reader, tokenizer, windows, texts))
-    base = pipe_tokens / seconds
-    print(f"  {'pipeline, batch size 1, fp32':<38} {base:9.0f} tok/s  1.00x  "
-          f"{flops * pipe_tokens / tokens / seconds / peaks['fp32']:.0%} of fp32 peak ({pipe_tokens} tokens)")
-    labels = {}
-    for precision in ("fp32", "bf16", "int8"):
+          f"(mean window {np.mean(lengths):.0f} tokens), median of {repeats}")
+    seconds_pipe, pipe_tokens = pipeline_loop(model, tokenizer, pipeline_inputs(reader, tokenizer, windows, texts))
+    base = pipe_tokens / seconds_pipe
+    print(f"  {'pipeline, batch size 1, fp32':<28} {base:9.0f} tok/s  1.00x  "
+          f"{flops * pipe_tokens / tokens / seconds_pipe / peaks['fp32']:.0%} of fp32 peak ({pipe_tokens} tokens)")
+    engines = {}
+    for name, precision in ENGINES:  # a fresh model each: int8 quantization and the export work on their own copy
         _, model, _, _ = load_for_inference(model_dir)
-        logits, seconds = engine(model, tokenizer, windows, precision)
-        probs, _ = reader.aggregate(logits, windows, ids)
-        labels[precision] = probs.argmax(-1)
-        peak = peaks["bf16" if precision == "bf16" else "fp32"]
-        same = (labels[precision] == labels["fp32"]).all(axis=1).mean()
-        print(f"  {'predict.py engine, sorted, ' + precision:<38} {tokens / seconds:9.0f} tok/s  "
-              f"{tokens / seconds / base:.2f}x  {flops / seconds / peak:.0%} of {'bf16' if precision == 'bf16' else 'fp32'}"
-              f" peak  articles with all labels = fp32: {same:.1%}")
+        engines[name, precision] = open_engine(model_dir, model, tokenizer, settings, "cpu", name, precision)
+        window_logits(engines[name, precision], tokenizer, {k: v[:32] for k, v in windows.items()})  # warm-up
+    times, logits = {key: [] for key in engines}, {}
+    for _ in range(repeats):
+        for key, engine in engines.items():
+            logits[key], t = seconds(engine, tokenizer, windows)
+            times[key].append(t)
+    labels = {key: reader.aggregate(x, windows, ids)[0].argmax(-1) for key, x in logits.items()}
+    for (name, precision), t in times.items():
+        t, peak = float(np.median(t)), "bf16" if precision == "bf16" else "fp32"
+        same_windows = _window_labels(logits[name, precision]) == _window_labels(logits["torch", "fp32"])
+        same_articles = (labels[name, precision] == labels["torch", "fp32"]).all(axis=1)
+        print(f"  {name + ' ' + precision + ', sorted':<28} {tokens / t:9.0f} tok/s  {tokens / t / base:5.2f}x  "
+              f"{flops / t / peaks[peak]:.0%} of {peak} peak  labels = torch fp32: {same_windows.mean():6.1%} of "
+              f"window-targets, {same_articles.mean():6.1%} of articles")
+
+
+def _window_labels(logits: np.ndarray) -> np.ndarray:
+    """Each window's label per target it reads (one for target_pair, all for multi_head)."""
+    return logits.reshape(len(logits), -1, len(LABELS)).argmax(-1)
 
 
 def peak_memory(model_dir, n, tmp: Path, rows) -> int:
@@ -122,19 +146,23 @@ def main():
     p.add_argument("--model", default="runs/quickstart")
     p.add_argument("--articles", type=int, default=60, help="long articles to time (the longest of the sample)")
     p.add_argument("--headlines", type=int, default=400)
+    p.add_argument("--repeats", type=int, default=3, help="timed passes per engine (median printed)")
     p.add_argument("--memory-model", help="checkpoint for the 10k vs 100k memory run (skipped if absent)")
     args = p.parse_args()
     torch.manual_seed(0)
     rows = [json.loads(line) for line in (ROOT / "data/sample/articles.jsonl").read_text().splitlines()]
-    print(f"CPU capability: {torch.backends.cpu.get_cpu_capability()}")
+    print(f"CPU: {cpu_name()}; capability {torch.backends.cpu.get_cpu_capability()}, native bf16: "
+          f"{'yes' if cpu_has_native_bf16() else 'no'}, {torch.get_num_threads()} threads")
+    _, engine, precision, note = choose("cpu")
+    print(f"predict.py's defaults (--engine auto --precision auto) here: {engine} {precision}{note}")
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"matmul peak on this CPU ({torch.get_num_threads()} threads): fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, "
           f"bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
     longest = sorted(rows, key=lambda r: -len(r["text"]))[:args.articles]
     compare("long articles", args.model, [r["id"] for r in longest],
-            [clean_text(r["title"] + "\n\n" + r["text"])[0] for r in longest], peaks)
+            [clean_text(r["title"] + "\n\n" + r["text"])[0] for r in longest], peaks, args.repeats)
     heads = (rows * (args.headlines // len(rows) + 1))[:args.headlines]
-    compare("headlines only", args.model, list(range(len(heads))), [r["title"] for r in heads], peaks)
+    compare("headlines only", args.model, list(range(len(heads))), [r["title"] for r in heads], peaks, args.repeats)
     if args.memory_model:
         with tempfile.TemporaryDirectory() as tmp:
             small, large = (peak_memory(args.memory_model, n, Path(tmp), rows) for n in (10_000, 100_000))

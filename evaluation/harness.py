@@ -8,7 +8,8 @@ from data import DataError, InputSpec, read_articles
 from data.clean import clean_text
 from metrics import load_stance_metric
 from model.formulations import TargetPair
-from model.inference import pick_device, predict_articles, prepare_model
+from model.engines import open_engine
+from model.inference import predict_articles
 from model.card import write_model_card
 from model.modeling import load_for_inference
 from model.recipe import load_recipe
@@ -49,20 +50,18 @@ def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[st
     return Dataset.from_list(articles), train, str(data)
 
 
-def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", precision="fp32",
-                 n_resamples=1000, seed=0) -> dict:
+def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", engine="auto",
+                 precision="fp32", n_resamples=1000, seed=0) -> dict:
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir
-    tokenizer, model, reader, _ = load_for_inference(run_dir)
+    tokenizer, model, reader, settings = load_for_inference(run_dir)
     keys = reader.keys
     eval_ds, train_ds, described = load_eval_data(run_dir, data, split, keys)
     out.mkdir(parents=True, exist_ok=True)
     ids, texts = list(eval_ds["id"]), list(eval_ds["text"])
     gold = np.array([eval_ds[k] for k in keys]).T
-    dev = pick_device(device)
-    model = prepare_model(model, dev, precision)
-    probs, info = predict_articles(model, tokenizer, reader, ids, texts, batch_size=batch_size, device=dev,
-                                   precision=precision)
+    engine = open_engine(run_dir, model, tokenizer, settings, device, engine, precision)
+    probs, info = predict_articles(engine, tokenizer, reader, ids, texts, batch_size)
     predictions = {"model": probs.argmax(-1)}
     if train_ds is not None:
         train_texts, train_labels = list(train_ds["text"]), np.array([train_ds[k] for k in keys]).T
@@ -86,6 +85,7 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
                  f"({', '.join(f'{k} {int(rule[:, t].sum())}' for t, k in enumerate(keys))})."]
     title = f"Evaluation of {run_dir.name} on {described}"
     report.write_metrics_json({"run": str(run_dir), "data": data, "split": split, "articles": len(ids),
+                               "engine": str(engine),
                                "formulation": reader.name,
                                "rule_none": {k: int(info["rule_none"][:, t].sum()) for t, k in enumerate(keys)}
                                if "rule_none" in info else None,
@@ -96,4 +96,5 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
     n_errors = report.write_errors(ids, texts, gold, predictions["model"], probs, out / "errors.jsonl", keys)
     if out.resolve() == run_dir.resolve():
         write_model_card(run_dir)  # the card shows the test table beside the validation one
-    return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids), "notes": notes}
+    return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids), "notes": notes,
+            "engine": str(engine)}

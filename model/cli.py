@@ -20,3 +20,15 @@ def positive_int(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
     return n
+
+
+def add_engine_arguments(p: argparse.ArgumentParser, precision: str = "auto") -> None:
+    """--device, --engine, --precision, resolved by model/engines.py's open_engine."""
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
+    p.add_argument("--engine", default="auto", choices=["auto", "torch", "onnx"],
+                   help="auto: ONNX Runtime on the CPU at fp32/int8 (exported once into <model>/onnx/, checked "
+                        "against PyTorch), PyTorch otherwise; onnx: CPU only")
+    p.add_argument("--precision", default=precision, choices=["auto", "fp32", "bf16", "fp16", "int8"],
+                   help=f"(default {precision}) auto: bf16 where the device has native bf16 (CUDA, AVX512-BF16/AMX, "
+                        "ARM BF16), else fp32; bf16/fp16: PyTorch autocast; int8: dynamic quantization of the "
+                        "Linear layers (CPU; fewer labels equal to fp32: check with benchmarks/predict_throughput.py)")

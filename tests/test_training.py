@@ -114,6 +114,7 @@ def test_validation_scores_match_an_independent_per_article_evaluation(any_tiny_
     # the Trainer's scores come from window logits mapped back to (article, target): recompute
     # them through the inference path that evaluate.py and predict.py use
     from metrics import load_stance_metric
+    from model.engines import TorchEngine
     from model.inference import predict_articles
     from model.modeling import load_for_inference
     from model.recipe import load_recipe
@@ -121,7 +122,8 @@ def test_validation_scores_match_an_independent_per_article_evaluation(any_tiny_
     splits, _ = load_splits(load_recipe(any_tiny_run / "recipe.yaml")["data"], TARGETS)
     val = splits["validation"]
     tokenizer, model, reader, _ = load_for_inference(any_tiny_run)
-    probs, _ = predict_articles(model, tokenizer, reader, list(val["id"]), list(val["text"]))
+    probs, _ = predict_articles(TorchEngine(model, torch.device("cpu")), tokenizer, reader, list(val["id"]),
+                                list(val["text"]))
     gold = [[row[t] for t in TARGETS] for row in val.select_columns(list(TARGETS))]
     scores = load_stance_metric().compute(predictions=probs.argmax(-1), references=gold)
     logged = json.loads((any_tiny_run / "validation_metrics.json").read_text())
