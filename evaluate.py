@@ -4,7 +4,8 @@
   python evaluate.py --model runs/quickstart --data my_labelled.csv
 
 Writes metrics.json, report.md, confusion_<target>.png and errors.jsonl into the run
-directory (or --out).
+directory (or --out). Scores come from PyTorch at fp32 unless asked otherwise: `--engine auto
+--precision auto` scores what predict.py runs on this machine.
 """
 import argparse
 import sys
@@ -22,7 +23,7 @@ def main(argv=None) -> int:
     p.add_argument("--split", default="test", help="split of a DatasetDict to score (default: test)")
     p.add_argument("--out", help="where to write the reports (default: the run directory)")
     p.add_argument("--batch-size", type=positive_int, default=32)
-    add_engine_arguments(p, precision="fp32")
+    add_engine_arguments(p, engine="torch", precision="fp32")  # the reference the ONNX export is checked against
     p.add_argument("--bootstrap", type=positive_int, default=1000, help="bootstrap resamples for the intervals")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = p.parse_args(argv)

@@ -66,12 +66,6 @@ def model_flops(config, lengths) -> float:
     return float(sum(per_token * n + layers * 4 * n * n * h for n in lengths))
 
 
-def seconds(engine, tokenizer, windows, batch_size=32) -> tuple[np.ndarray, float]:
-    start = time.perf_counter()
-    logits = window_logits(engine, tokenizer, windows, batch_size)
-    return logits, time.perf_counter() - start
-
-
 def pipeline_inputs(reader, tokenizer, windows, texts) -> list:
     """What a pipeline user feeds for the same reading: the pairs, or the windows' text."""
     if isinstance(reader, TargetPair):
@@ -80,17 +74,18 @@ def pipeline_inputs(reader, tokenizer, windows, texts) -> list:
 
 
 def pipeline_loop(model, tokenizer, inputs):
-    """Seconds and real tokens of a pipeline at batch size 1 over the inputs (the pipeline
-    re-tokenizes, so it counts its own tokens)."""
+    """A zero-argument run of a pipeline at batch size 1 over the inputs, and the real tokens it
+    reads (the pipeline re-tokenizes, so it counts its own tokens)."""
     pairs = [(x["text"], x["text_pair"]) if isinstance(x, dict) else (x,) for x in inputs]
     tokens = sum(len(tokenizer(*p, truncation=True, max_length=512)["input_ids"]) for p in pairs)
     clf = pipeline("text-classification", model=model, tokenizer=tokenizer, device=-1, top_k=None,
                    function_to_apply="none")
-    clf(inputs[0], truncation=True, max_length=512)
-    start = time.perf_counter()
-    for t in inputs:
-        clf(t, truncation=True, max_length=512, batch_size=1)
-    return time.perf_counter() - start, tokens
+    clf(inputs[0], truncation=True, max_length=512)  # warm-up
+
+    def run():
+        for t in inputs:
+            clf(t, truncation=True, max_length=512, batch_size=1)
+    return run, tokens
 
 
 def compare(title, model_dir, ids, texts, peaks, repeats):
@@ -99,21 +94,25 @@ def compare(title, model_dir, ids, texts, peaks, repeats):
     lengths = [len(x) for x in windows["input_ids"]]
     tokens, flops = sum(lengths), model_flops(model.config, lengths)
     print(f"\n{title}: {len(ids)} articles, {reader.name}, {len(lengths)} windows, {tokens} real tokens "
-          f"(mean window {np.mean(lengths):.0f} tokens), median of {repeats}")
-    seconds_pipe, pipe_tokens = pipeline_loop(model, tokenizer, pipeline_inputs(reader, tokenizer, windows, texts))
-    base = pipe_tokens / seconds_pipe
-    print(f"  {'pipeline, batch size 1, fp32':<28} {base:9.0f} tok/s  1.00x  "
-          f"{flops * pipe_tokens / tokens / seconds_pipe / peaks['fp32']:.0%} of fp32 peak ({pipe_tokens} tokens)")
+          f"(mean window {np.mean(lengths):.0f} tokens), median of {repeats} interleaved rounds")
+    pipe, pipe_tokens = pipeline_loop(model, tokenizer, pipeline_inputs(reader, tokenizer, windows, texts))
     engines = {}
     for name, precision in ENGINES:  # a fresh model each: int8 quantization and the export work on their own copy
         _, model, _, _ = load_for_inference(model_dir)
         engines[name, precision] = open_engine(model_dir, model, tokenizer, settings, "cpu", name, precision)
         window_logits(engines[name, precision], tokenizer, {k: v[:32] for k, v in windows.items()})  # warm-up
-    times, logits = {key: [] for key in engines}, {}
-    for _ in range(repeats):
+    times, logits = {key: [] for key in ["pipeline", *engines]}, {}
+    for _ in range(repeats):  # every system once per round, so a load from elsewhere hits all alike
+        start = time.perf_counter()
+        pipe()
+        times["pipeline"].append(time.perf_counter() - start)
         for key, engine in engines.items():
-            logits[key], t = seconds(engine, tokenizer, windows)
-            times[key].append(t)
+            start = time.perf_counter()
+            logits[key] = window_logits(engine, tokenizer, windows)
+            times[key].append(time.perf_counter() - start)
+    base = pipe_tokens / np.median(times.pop("pipeline"))
+    print(f"  {'pipeline, batch size 1, fp32':<28} {base:9.0f} tok/s  1.00x  "
+          f"{flops * base / tokens / peaks['fp32']:.0%} of fp32 peak ({pipe_tokens} tokens)")
     labels = {key: reader.aggregate(x, windows, ids)[0].argmax(-1) for key, x in logits.items()}
     for (name, precision), t in times.items():
         t, peak = float(np.median(t)), "bf16" if precision == "bf16" else "fp32"

@@ -50,17 +50,17 @@ def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[st
     return Dataset.from_list(articles), train, str(data)
 
 
-def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", engine="auto",
+def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", engine="torch",
                  precision="fp32", n_resamples=1000, seed=0) -> dict:
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir
     tokenizer, model, reader, settings = load_for_inference(run_dir)
     keys = reader.keys
     eval_ds, train_ds, described = load_eval_data(run_dir, data, split, keys)
+    engine = open_engine(run_dir, model, tokenizer, settings, device, engine, precision)
     out.mkdir(parents=True, exist_ok=True)
     ids, texts = list(eval_ds["id"]), list(eval_ds["text"])
     gold = np.array([eval_ds[k] for k in keys]).T
-    engine = open_engine(run_dir, model, tokenizer, settings, device, engine, precision)
     probs, info = predict_articles(engine, tokenizer, reader, ids, texts, batch_size)
     predictions = {"model": probs.argmax(-1)}
     if train_ds is not None:

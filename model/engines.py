@@ -16,6 +16,7 @@ PyTorch otherwise.
 import contextlib
 import platform
 import sys
+import warnings
 
 import numpy as np
 import torch
@@ -68,7 +69,9 @@ class TorchEngine:
         if precision == "int8":
             if device.type != "cpu":
                 raise ValueError("int8 dynamic quantization runs on the CPU only (use --device cpu or --precision bf16)")
-            model = torch.ao.quantization.quantize_dynamic(model.float(), {torch.nn.Linear}, dtype=torch.qint8)
+            with warnings.catch_warnings():  # torch's note that quantized tensors are deprecated, on every call
+                warnings.simplefilter("ignore", UserWarning)
+                model = torch.ao.quantization.quantize_dynamic(model.float(), {torch.nn.Linear}, dtype=torch.qint8)
         self.model, self.device, self.precision = model.to(device).eval(), device, precision
         self.num_labels = model.config.num_labels
 
