@@ -20,3 +20,12 @@ def positive_int(value: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
     return n
+
+
+def shard(value: str):
+    """`K/N`: the K-th of N shares of the input, K counted from 0 (data/shards.py)."""
+    from data.shards import Shard
+    k, _, n = value.partition("/")
+    if not (k.isdigit() and n.isdigit() and int(k) < int(n)):
+        raise argparse.ArgumentTypeError(f"{value!r} is not K/N with 0 <= K < N (the shares of 4 are 0/4 ... 3/4)")
+    return Shard(int(k), int(n))
