@@ -114,6 +114,7 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
     (["evaluate.py", "--split", "dev"], "no split 'dev' (splits: train, validation, test)"),
     (["train.py", "--seeds", "1,two"], "--seeds: '1,two' is not a comma-separated list of whole numbers"),
     (["predict.py", "--precision", "fp8"], "--precision: invalid choice: 'fp8'"),
+    (["predict.py", "--shard", "2/2"], "--shard: '2/2' is not K/N with 0 <= K < N"),
 ])
 def test_bad_flags_are_one_line(tiny_run, tmp_path, args, message):
     script, *flags = args
