@@ -146,6 +146,7 @@ def predict(args) -> Done | None:
             if shard.count > 1:
                 shard.finish(output, rows, args.buffer, reader.keys)
             workers.finish(waiting=show)
+            show()  # the other workers' last blocks
         if not workers.main:
             return None
         written = output
