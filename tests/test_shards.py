@@ -8,7 +8,6 @@ import pytest
 
 from conftest import ROOT, sample_articles
 from predict import main as predict_cli
-from test_errors import one_error_line
 from test_predict import read_output
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
