@@ -14,119 +14,84 @@ Engine and precision are chosen for the machine unless given (printed once at st
 --precision auto is bf16 where the device has native bf16 (CUDA, AVX512-BF16/AMX, ARM BF16),
 else fp32; --engine auto is ONNX Runtime on the CPU at fp32/int8 (the run is exported once into
 <model>/onnx/, checked against PyTorch, rebuilt when the weights change), PyTorch otherwise.
+
+Across GPUs and machines, with the same flags (each worker on its own device, its share in
+<output>.part-K-of-N.jsonl, merged into <output> in input order when all are done):
+
+  torchrun --nproc_per_node 8 predict.py --model runs/quickstart --input archive/ --output labels.parquet
+
+Without torchrun (a SLURM array, a loop over machines), one share per job, then the merge:
+
+  python predict.py --shard 0/4 --model runs/quickstart --input archive/ --output labels.parquet   # ... 3/4
+  python predict.py --merge --output labels.parquet
 """
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
-from data import DataError, InputSpec, iter_unlabelled
-from data.clean import clean_text
-from data.readers import Unreadable, check_source
-from data.writers import OUTPUT_FORMATS, done_ids, partial_path, publish
-from model.labels import LABELS
-from model.cli import ArgumentParser, add_engine_arguments, positive_int
+from data import DataError
+from data.writers import OUTPUT_FORMATS, check_output
+from model.cli import ArgumentParser, add_engine_arguments, positive_int, shard
 from model.modeling import ModelUnavailable
 
-
-def records(probs, info: dict, ids, targets: list[str]):
-    for i, rid in enumerate(ids):
-        record = {"id": rid,
-                  "labels": {t: LABELS[int(probs[i, j].argmax())] for j, t in enumerate(targets)},
-                  "probabilities": {t: {label: round(float(probs[i, j, k]), 5) for k, label in enumerate(LABELS)}
-                                    for j, t in enumerate(targets)},
-                  "windows": int(info["windows"][i])}
-        if "mentions" in info:
-            record["mentions"] = {t: int(info["mentions"][i, j]) for j, t in enumerate(targets)}
-        yield record
+USER_ERRORS = (DataError, ModelUnavailable, FileNotFoundError, ValueError)
 
 
 def main(argv=None) -> int:
     p = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="run directory written by train.py")
-    p.add_argument("--input", required=True, help="folder of .txt files, or .jsonl/.csv/.parquet")
+    p.add_argument("--model", help="run directory written by train.py")
+    p.add_argument("--input", help="folder of .txt files, or .jsonl/.csv/.parquet")
     p.add_argument("--output", required=True, help=f"output file ({', '.join(OUTPUT_FORMATS)})")
     p.add_argument("--text-column", default="text")
     p.add_argument("--id-column", default="id")
     p.add_argument("--title-column", default="title", help="prepended to the text when present")
     p.add_argument("--batch-size", type=positive_int, default=32, help="windows per forward pass")
     p.add_argument("--buffer", type=positive_int, default=256,
-                   help="articles read ahead and sorted by length together (bounds memory)")
-    add_engine_arguments(p)
+                   help="input rows read ahead and sorted by length together (bounds memory); workers take "
+                        "turns by blocks of this many rows")
+    add_engine_arguments(p)  # --device (under torchrun a bare `cuda` is each worker's own GPU), --engine, --precision
     p.add_argument("--on-error", default="record", choices=["record", "skip"],
                    help="an unreadable or empty article becomes an error record, or is skipped with a warning")
-    p.add_argument("--resume", action="store_true", help="skip ids already in <output>.partial.jsonl")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from <output>.partial.jsonl (or each worker from its part)")
+    p.add_argument("--shard", type=shard, metavar="K/N",
+                   help="label only the K-th of N shares (K from 0) into <output>.part-K-of-N.jsonl, for jobs "
+                        "started without torchrun; then --merge")
+    p.add_argument("--merge", action="store_true",
+                   help="join the finished parts <output>.part-*-of-N.jsonl into --output, in input order")
     args = p.parse_args(argv)
+    if not args.merge and not (args.model and args.input):
+        p.error("the following arguments are required: --model, --input (or --merge)")
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()  # weight-loading bars; ours reports the work itself
-    output = Path(args.output)
-    if output.suffix not in OUTPUT_FORMATS:
-        print(f"error: {output}: output must end in {', '.join(OUTPUT_FORMATS)}", file=sys.stderr)
-        return 2
     try:
-        n_ok, n_bad, seconds = run(args, output)
-    except (DataError, ModelUnavailable, FileNotFoundError, ValueError) as e:
+        return merge(Path(args.output)) if args.merge else predict(args)
+    except USER_ERRORS as e:
+        # under torchrun each worker says it: one kept quiet could be cut off by torchrun
+        # stopping the job when the other exits
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{n_ok} articles labelled, {n_bad} {'skipped' if args.on_error == 'skip' else 'error records'}, "
-          f"{n_ok / max(seconds, 1e-9):.1f} articles/s -> {output}")
+
+
+def predict(args) -> int:
+    from model.prediction import predict as label
+    done = label(args)
+    if done:
+        bad = "skipped" if args.on_error == "skip" else "error records"
+        n = done.shard.count
+        then = "" if done.written == Path(args.output) else \
+            f" (share {done.shard.index}/{n}; when all {n} are done: predict.py --merge --output {args.output})"
+        print(f"{done.labelled} articles labelled, {done.bad} {bad}, {done.labelled / max(done.seconds, 1e-9):.1f} "
+              f"articles/s -> {done.written}{then}")
     return 0
 
 
-def run(args, output: Path) -> tuple[int, int, float]:
-    from model.engines import open_engine
-    from model.inference import predict_articles
-    from model.modeling import load_for_inference
-    check_source(args.input)
-    tokenizer, model, reader, settings = load_for_inference(args.model)
-    engine = open_engine(args.model, model, tokenizer, settings, args.device, args.engine, args.precision)
-    print(f"engine: {engine}", file=sys.stderr)
-    spec = InputSpec(text_column=args.text_column, id_column=args.id_column, title_column=args.title_column)
-    partial = partial_path(output)
-    skip = done_ids(partial) if args.resume else set()
-    if not args.resume:
-        partial.unlink(missing_ok=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    n_ok = n_bad = 0
-    start = time.time()
-    buffer = []
-
-    def flush(out):
-        nonlocal n_ok
-        if buffer:
-            ids, texts = zip(*buffer)
-            probs, info = predict_articles(engine, tokenizer, reader, list(range(len(texts))), list(texts),
-                                           args.batch_size)
-            for record in records(probs, info, ids, reader.keys):
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
-            n_ok += len(buffer)
-            bar.update(len(buffer))
-            buffer.clear()
-
-    with open(partial, "a", encoding="utf-8") as out, tqdm(unit=" articles", desc="predict") as bar:
-        for where, rid, text in iter_unlabelled(args.input, spec):
-            if rid in skip:
-                continue
-            problem = str(text) if isinstance(text, Unreadable) else \
-                f"{where}: empty text" if text is None or not text.strip() else None
-            if problem:
-                n_bad += 1
-                if args.on_error == "skip":
-                    tqdm.write(f"warning: skipped {problem}", file=sys.stderr)
-                else:
-                    flush(out)  # keep the output in input order
-                    out.write(json.dumps({"id": rid, "error": problem}, ensure_ascii=False) + "\n")
-                continue
-            buffer.append((rid, clean_text(text)[0] if settings.get("clean", True) else text))
-            if len(buffer) >= args.buffer:
-                flush(out)
-        flush(out)
-    publish(partial, output, reader.keys)
-    return n_ok, n_bad, time.time() - start
+def merge(output: Path) -> int:
+    from data.shards import merge as join
+    tally = join(check_output(output))
+    print(f"merged: {tally.labelled} articles labelled, {tally.errors} error records, {tally.skipped} skipped "
+          f"-> {output}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -32,3 +32,12 @@ def add_engine_arguments(p: argparse.ArgumentParser, engine: str = "auto", preci
                    help=f"(default {precision}) auto: bf16 where the device has native bf16 (CUDA, AVX512-BF16/AMX, "
                         "ARM BF16), else fp32; bf16/fp16: PyTorch autocast; int8: dynamic quantization of the "
                         "Linear layers (CPU; fewer labels equal to fp32: check with benchmarks/predict_throughput.py)")
+
+
+def shard(value: str):
+    """`K/N`: the K-th of N shares of the input, K counted from 0 (data/shards.py)."""
+    from data.shards import Shard
+    k, _, n = value.partition("/")
+    if not (k.isdigit() and n.isdigit() and int(k) < int(n)):
+        raise argparse.ArgumentTypeError(f"{value!r} is not K/N with 0 <= K < N (the shares of 4 are 0/4 ... 3/4)")
+    return Shard(int(k), int(n))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import sample_articles
+from conftest import ROOT, sample_articles
 from model import engines, onnx_export
 from model.engines import OnnxEngine, TorchEngine, choose, open_engine
 from model.inference import window_logits
@@ -88,7 +88,7 @@ def test_an_export_beyond_the_tolerance_is_refused_and_auto_falls_back(run_copy,
     engine = open_engine(run_copy, model, tokenizer, settings, "cpu", "auto", "fp32")
     assert isinstance(engine, TorchEngine) and "warning: ONNX export failed" in capsys.readouterr().err
     out = tmp_path / "p.jsonl"
-    assert predict_cli(["--model", str(run_copy), "--input", str(tmp_path), "--output", str(out),
+    assert predict_cli(["--model", str(run_copy), "--input", str(ROOT / "data/sample/inbox"), "--output", str(out),
                         "--engine", "onnx"]) == 2
     assert capsys.readouterr().err.startswith("error: the ONNX export differs") and not out.exists()
 

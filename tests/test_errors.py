@@ -116,6 +116,7 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
     (["predict.py", "--precision", "fp8"], "--precision: invalid choice: 'fp8'"),
     (["predict.py", "--engine", "onnx", "--precision", "bf16"], "--engine onnx runs fp32 or int8, not bf16"),
     (["evaluate.py", "--engine", "onnx", "--device", "cuda"], "--engine onnx runs on the CPU; on cuda"),
+    (["predict.py", "--shard", "2/2"], "--shard: '2/2' is not K/N with 0 <= K < N"),
 ])
 def test_bad_flags_are_one_line(tiny_run, tmp_path, args, message):
     script, *flags = args
