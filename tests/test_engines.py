@@ -114,3 +114,18 @@ def test_plain_avx512_is_not_native_bf16(monkeypatch):
     assert not engines.cpu_has_native_bf16()
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
     assert engines.cpu_has_native_bf16()
+
+
+def test_torchrun_workers_export_once_and_label_as_one_process(run_copy, tmp_path):
+    from test_shards import torchrun
+    rows = sample_articles(24)
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    out = tmp_path / "two.jsonl"
+    proc = torchrun(ROOT / "predict.py", run_copy, src, out, "--engine", "onnx")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("onnx: exported") == 1  # the other worker waited on the lock, then used the export
+    one = tmp_path / "one.jsonl"
+    assert predict_cli(["--model", str(run_copy), "--input", str(src), "--output", str(one), "--buffer", "4",
+                        "--engine", "torch", "--precision", "fp32"]) == 0
+    assert [r["labels"] for r in read_output(out)] == [r["labels"] for r in read_output(one)]
