@@ -9,9 +9,14 @@ returns logits. Two of them:
 
 `--precision auto` is bf16 where the device computes in bf16 natively (CUDA with bf16, an x86 CPU
 with AVX512-BF16 or AMX, an ARM CPU with BF16), else fp32: on a CPU without it, bf16 autocast is
-emulated and slower than fp32. `--engine auto` is ONNX Runtime on the CPU at fp32 or int8 when
-onnxruntime is installed (falling back to torch, with a warning, if the export cannot be made),
-PyTorch otherwise.
+emulated and slower than fp32.
+
+`--engine auto` is PyTorch, except on the CPU when onnxruntime is installed for
+- int8: ONNX Runtime's quantized model keeps far more labels of fp32 than PyTorch's dynamic
+  quantization (quick start: 92% vs 53% of window-targets);
+- fp32 on a CPU without AVX512: there ONNX Runtime ran 2.13x PyTorch (AVX2 AMD EPYC), while on
+  an AVX512 Xeon PyTorch's MKL kernels ran 1.5x ONNX Runtime (benchmarks/predict_throughput.py).
+An export that fails under auto warns and falls back to PyTorch.
 """
 import contextlib
 import platform
@@ -40,6 +45,10 @@ def cpu_has_native_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # checks the ARM BF16 extension
     # mkldnn's own check also accepts plain AVX512, where bf16 is emulated: ask for the instructions
     return any(getattr(torch.cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def cpu_has_avx512() -> bool:
+    return torch.backends.cpu.get_cpu_capability().startswith("AVX512")
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -124,7 +133,8 @@ def choose(device: str = "auto", engine: str = "auto", precision: str = "auto"):
         if not onnxruntime_available():
             raise ValueError("--engine onnx needs onnxruntime: pip install onnxruntime onnx onnxscript")
     elif engine == "auto":
-        engine = "onnx" if dev.type == "cpu" and precision in ("fp32", "int8") and onnxruntime_available() else "torch"
+        faster = precision == "int8" or (precision == "fp32" and not cpu_has_avx512())
+        engine = "onnx" if dev.type == "cpu" and faster and onnxruntime_available() else "torch"
     return dev, engine, precision, note
 
 

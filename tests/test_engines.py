@@ -85,7 +85,7 @@ def test_an_export_beyond_the_tolerance_is_refused_and_auto_falls_back(run_copy,
     with pytest.raises(onnx_export.ExportRefused, match="differs from PyTorch"):
         open_engine(run_copy, model, tokenizer, settings, "cpu", "onnx", "fp32")
     assert not [f for f in (run_copy / "onnx").iterdir() if f.name != ".lock"]  # nothing kept, no temp left
-    engine = open_engine(run_copy, model, tokenizer, settings, "cpu", "auto", "fp32")
+    engine = open_engine(run_copy, model, tokenizer, settings, "cpu", "auto", "int8")  # auto's ONNX case anywhere
     assert isinstance(engine, TorchEngine) and "warning: ONNX export failed" in capsys.readouterr().err
     out = tmp_path / "p.jsonl"
     assert predict_cli(["--model", str(run_copy), "--input", str(ROOT / "data/sample/inbox"), "--output", str(out),
@@ -93,16 +93,22 @@ def test_an_export_beyond_the_tolerance_is_refused_and_auto_falls_back(run_copy,
     assert capsys.readouterr().err.startswith("error: the ONNX export differs") and not out.exists()
 
 
-@pytest.mark.parametrize("bf16", [False, True])
-def test_auto_precision_follows_the_cpus_native_bf16(monkeypatch, bf16):
+@pytest.mark.parametrize("bf16, avx512, expected", [
+    (False, False, ("onnx", "fp32")),  # an AVX2 laptop or server: ONNX Runtime, 2.13x PyTorch fp32 there
+    (False, True, ("torch", "fp32")),  # AVX512 without bf16: PyTorch's MKL kernels ran ahead of ONNX Runtime
+    (True, True, ("torch", "bf16")),  # native bf16: autocast
+])
+def test_auto_engine_and_precision_follow_the_cpu(monkeypatch, bf16, avx512, expected):
     monkeypatch.setattr(engines, "cpu_has_native_bf16", lambda: bf16)
+    monkeypatch.setattr(engines, "cpu_has_avx512", lambda: avx512)
     device, engine, precision, note = choose("cpu")
-    assert device.type == "cpu" and precision == ("bf16" if bf16 else "fp32")
-    assert engine == ("torch" if bf16 else "onnx")  # ONNX Runtime has no bf16 autocast on the CPU
+    assert device.type == "cpu" and (engine, precision) == expected
     assert ("no native bf16" in note) != bf16
-    assert choose("cpu", "auto", "int8")[1:3] == ("onnx", "int8")
-    assert choose("cpu", "torch", "auto")[1:3] == ("torch", precision)
+    assert choose("cpu", "auto", "int8")[1:3] == ("onnx", "int8")  # far more labels kept than torch's int8
+    assert choose("cpu", "torch", "auto")[1:3] == ("torch", expected[1])
     assert choose("cpu", "onnx", "auto")[1:3] == ("onnx", "fp32")  # asking for ONNX is asking for its precision
+    monkeypatch.setattr(engines, "onnxruntime_available", lambda: False)
+    assert choose("cpu", "auto", "int8")[1] == "torch"
 
 
 def test_plain_avx512_is_not_native_bf16(monkeypatch):
