@@ -34,20 +34,12 @@ from transformers import pipeline  # noqa: E402
 
 from data.clean import clean_text  # noqa: E402
 from model.formulations import TargetPair  # noqa: E402
-from model.engines import choose, cpu_has_native_bf16, open_engine  # noqa: E402
+from model.engines import choose, describe_cpu, open_engine  # noqa: E402
 from model.inference import window_logits  # noqa: E402
 from model.labels import LABELS  # noqa: E402
 from model.modeling import load_for_inference  # noqa: E402
 
 ENGINES = [("torch", "fp32"), ("torch", "bf16"), ("torch", "int8"), ("onnx", "fp32"), ("onnx", "int8")]
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    import platform
-    return platform.processor() or platform.machine()
 
 
 def matmul_peak(dtype, n=1536, reps=10) -> float:
@@ -150,8 +142,7 @@ def main():
     args = p.parse_args()
     torch.manual_seed(0)
     rows = [json.loads(line) for line in (ROOT / "data/sample/articles.jsonl").read_text().splitlines()]
-    print(f"CPU: {cpu_name()}; capability {torch.backends.cpu.get_cpu_capability()}, native bf16: "
-          f"{'yes' if cpu_has_native_bf16() else 'no'}, {torch.get_num_threads()} threads")
+    print(f"CPU: {describe_cpu()}; {torch.get_num_threads()} threads")
     _, engine, precision, note = choose("cpu")
     print(f"predict.py's defaults (--engine auto --precision auto) here: {engine} {precision}{note}")
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}

@@ -19,17 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-def cpu_model() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        import platform
-        return platform.processor() or "unknown CPU"
+from model.engines import describe_cpu  # noqa: E402
 
 
 def timed(cmd: list[str], threads: int) -> tuple[float, float]:
@@ -52,7 +45,7 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     args = p.parse_args()
     n = args.workers
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, capability {torch.backends.cpu.get_cpu_capability()}")
+    print(f"CPU: {describe_cpu()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows = [json.loads(line) for line in (ROOT / "data/sample/articles.jsonl").read_text().splitlines()]
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,6 +19,7 @@ emulated and slower than fp32.
 An export that fails under auto warns and falls back to PyTorch.
 """
 import contextlib
+import os
 import platform
 import sys
 import warnings
@@ -45,6 +46,17 @@ def cpu_has_native_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # checks the ARM BF16 extension
     # mkldnn's own check also accepts plain AVX512, where bf16 is emulated: ask for the instructions
     return any(getattr(torch.cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def describe_cpu() -> str:
+    """What benchmarks print first: the ranking of engines depends on it."""
+    name = platform.processor() or platform.machine()
+    try:
+        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{name}, {os.cpu_count()} logical cores, capability {torch.backends.cpu.get_cpu_capability()}, "
+            f"native bf16: {'yes' if cpu_has_native_bf16() else 'no'}")
 
 
 def cpu_has_avx512() -> bool:
