@@ -1,4 +1,4 @@
-"""Batched window inference shared by evaluate.py and predict.py, so both read an article the same way."""
+"""Batched window inference shared by eval.py and predict.py, so both read an article the same way."""
 import contextlib
 
 import numpy as np

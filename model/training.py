@@ -56,7 +56,7 @@ def per_article_metrics(formulation: Formulation, windows: dict, gold: dict):
         probs, _ = formulation.aggregate(eval_pred.predictions, windows, ids)
         scores = metric.compute(predictions=probs.argmax(-1), references=[gold[k] for k in ids],
                                 targets=formulation.keys)
-        # the per-label figures belong in evaluate.py's report, not in every training log line
+        # the per-label figures belong in eval.py's report, not in every training log line
         return {k: v for k, v in scores.items() if k.endswith(("_accuracy", "_macro_f1", "_f_avg"))}
     return compute
 

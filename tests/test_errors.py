@@ -99,7 +99,7 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
     out = tmp_path / "p.jsonl"
     for proc in (run("predict.py", "--model", str(pickled), "--input", str(ROOT / "data/sample/inbox"),
                      "--output", str(out)),
-                 run("evaluate.py", "--model", str(pickled), "--out", str(tmp_path / "report"))):
+                 run("eval.py", "--model", str(pickled), "--out", str(tmp_path / "report"))):
         assert "no model.safetensors" in one_error_line(proc) and "pickle" in proc.stderr
     assert not out.exists() and not (tmp_path / "report").exists() and not list(tmp_path.glob("*.partial.jsonl"))
     proc = run("train.py", "--config", "configs/tiny.yaml", f"model.name_or_path={pickled}", "model.tiny=null",
@@ -110,8 +110,8 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["predict.py", "--batch-size", "0"], "--batch-size: '0' is not a whole number of at least 1"),
     (["predict.py", "--buffer", "many"], "--buffer: 'many' is not a whole number of at least 1"),
-    (["evaluate.py", "--bootstrap", "-5"], "--bootstrap: '-5' is not a whole number of at least 1"),
-    (["evaluate.py", "--split", "dev"], "no split 'dev' (splits: train, validation, test)"),
+    (["eval.py", "--bootstrap", "-5"], "--bootstrap: '-5' is not a whole number of at least 1"),
+    (["eval.py", "--split", "dev"], "no split 'dev' (splits: train, validation, test)"),
     (["train.py", "--seeds", "1,two"], "--seeds: '1,two' is not a comma-separated list of whole numbers"),
     (["predict.py", "--precision", "fp8"], "--precision: invalid choice: 'fp8'"),
 ])
@@ -119,7 +119,7 @@ def test_bad_flags_are_one_line(tiny_run, tmp_path, args, message):
     script, *flags = args
     common = {"predict.py": ["--model", str(tiny_run), "--input", str(ROOT / "data/sample/inbox"),
                              "--output", str(tmp_path / "p.jsonl")],
-              "evaluate.py": ["--model", str(tiny_run), "--out", str(tmp_path / "report")],
+              "eval.py": ["--model", str(tiny_run), "--out", str(tmp_path / "report")],
               "train.py": ["--config", "configs/tiny.yaml", f"training.output_dir={tmp_path / 'run'}"]}[script]
     assert message in one_error_line(run(script, *common, *flags))
     assert not list(tmp_path.iterdir())

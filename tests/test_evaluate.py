@@ -1,29 +1,20 @@
 import json
-
-import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 
 from PIL import Image
 
 from conftest import ROOT
+from eval import main as eval_cli
 from model.labels import LABELS, TARGETS
-
-
-def _load_cli(name):
-    # by path: the name `evaluate` belongs to the library
-    spec = importlib.util.spec_from_file_location(f"{name}_cli", ROOT / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-evaluate_cli = _load_cli("evaluate")
 
 
 def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run, tmp_path, capsys):
     out = tmp_path / "report"
-    assert evaluate_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200"]) == 0
+    assert eval_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200"]) == 0
     printed = capsys.readouterr().out
     assert "majority class" in printed and "TF-IDF" in printed
 
@@ -62,10 +53,10 @@ def test_evaluate_on_a_labelled_file_and_a_bad_model_dir(tiny_run, tmp_path, cap
     from conftest import sample_articles
     src = tmp_path / "mine.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_articles(12)))
-    assert evaluate_cli(["--model", str(tiny_run), "--data", str(src), "--out", str(tmp_path / "o"),
+    assert eval_cli(["--model", str(tiny_run), "--data", str(src), "--out", str(tmp_path / "o"),
                          "--bootstrap", "50"]) == 0
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["articles"] == 12
-    assert evaluate_cli(["--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert eval_cli(["--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert "not a trained run" in capsys.readouterr().err
 
 

@@ -8,7 +8,7 @@ from conftest import sample_articles
 from model.labels import LABELS, TARGETS
 from predict import main as predict_cli
 from test_data import write_formats
-from test_evaluate import evaluate_cli
+from eval import main as eval_cli
 
 
 def read_output(path):
@@ -77,7 +77,7 @@ def test_predict_and_evaluate_agree_on_the_same_articles(any_tiny_run, tmp_path)
     assert predict_cli(["--model", str(tiny_run), "--input", str(src), "--output", str(tmp_path / "p.jsonl"),
                         "--buffer", "7", "--batch-size", "5"]) == 0
     predicted = {r["id"]: r for r in read_output(tmp_path / "p.jsonl")}
-    assert evaluate_cli(["--model", str(tiny_run), "--out", str(tmp_path / "ev"), "--bootstrap", "10"]) == 0
+    assert eval_cli(["--model", str(tiny_run), "--out", str(tmp_path / "ev"), "--bootstrap", "10"]) == 0
     assert set(predicted) == test_ids
     errors = [json.loads(line) for line in (tmp_path / "ev" / "errors.jsonl").read_text().splitlines()]
     assert errors

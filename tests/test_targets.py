@@ -112,7 +112,7 @@ def test_an_added_fourth_target_trains_predicts_and_evaluates_with_no_code_chang
     named = [r["mentions"]["iran"] > 0 for r in got]
     assert named == [s["labels"]["iran"] == "neutral" for s in rows] or 0 < sum(named) < len(rows)
     assert all(r["labels"]["iran"] == "none" for r in got if r["mentions"]["iran"] == 0)
-    evaluate = subprocess.run([sys.executable, "evaluate.py", "--model", str(run), "--bootstrap", "20"], cwd=ROOT,
+    evaluate = subprocess.run([sys.executable, "eval.py", "--model", str(run), "--bootstrap", "20"], cwd=ROOT,
                               capture_output=True, text=True, timeout=600)
     assert evaluate.returncode == 0, evaluate.stderr[-2000:]
     assert "iran macro-F1" in evaluate.stdout and (run / "confusion_iran.png").exists()

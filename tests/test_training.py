@@ -112,7 +112,7 @@ def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
 
 def test_validation_scores_match_an_independent_per_article_evaluation(any_tiny_run):
     # the Trainer's scores come from window logits mapped back to (article, target): recompute
-    # them through the inference path that evaluate.py and predict.py use
+    # them through the inference path that eval.py and predict.py use
     from metrics import load_stance_metric
     from model.inference import predict_articles
     from model.modeling import load_for_inference

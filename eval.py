@@ -1,7 +1,7 @@
 """Score a trained run per article, with 95% bootstrap intervals, beside two baselines.
 
-  python evaluate.py --model runs/quickstart                 # test split of its own data
-  python evaluate.py --model runs/quickstart --data my_labelled.csv
+  python eval.py --model runs/quickstart                 # test split of its own data
+  python eval.py --model runs/quickstart --data my_labelled.csv
 
 Writes metrics.json, report.md, confusion_<target>.png and errors.jsonl into the run
 directory (or --out).
