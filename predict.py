@@ -5,7 +5,8 @@
 
 Input: a folder of .txt files (searched recursively), .jsonl, .csv or .parquet. Output:
 .jsonl, .csv or .parquet, one record per article with the label and the probability of each
-label per target, the number of windows the article was read in and, for a `target_pair` run,
+label per target (temperature-scaled as the run's stance.json says, unless --no-calibration),
+the number of windows the article was read in and, for a `target_pair` run,
 the number of mentions per target (a target never named is `none` by rule). Input is streamed and
 output written as it goes, to <output>.partial.jsonl, renamed into place at the end;
 --resume continues an interrupted run from that file.
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     p.add_argument("--on-error", default="record", choices=["record", "skip"],
                    help="an unreadable or empty article becomes an error record, or is skipped with a warning")
     p.add_argument("--resume", action="store_true", help="skip ids already in <output>.partial.jsonl")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="raw probabilities, without the run's temperatures (stance.json)")
     args = p.parse_args(argv)
     from transformers.utils import logging as hf_logging
     hf_logging.disable_progress_bar()  # weight-loading bars; ours reports the work itself
@@ -78,6 +81,7 @@ def run(args, output: Path) -> tuple[int, int, float]:
     from model.modeling import load_for_inference
     check_source(args.input)
     tokenizer, model, reader, settings = load_for_inference(args.model)
+    temperature = None if args.no_calibration else settings.get("temperature")
     device = pick_device(args.device)
     model = prepare_model(model, device, args.precision)
     spec = InputSpec(text_column=args.text_column, id_column=args.id_column, title_column=args.title_column)
@@ -95,7 +99,8 @@ def run(args, output: Path) -> tuple[int, int, float]:
         if buffer:
             ids, texts = zip(*buffer)
             probs, info = predict_articles(model, tokenizer, reader, list(range(len(texts))), list(texts),
-                                           batch_size=args.batch_size, device=device, precision=args.precision)
+                                           temperature=temperature, batch_size=args.batch_size, device=device,
+                                           precision=args.precision)
             for record in records(probs, info, ids, reader.keys):
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()

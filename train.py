@@ -46,6 +46,9 @@ def main(argv=None) -> int:
         return 2
     shown = {k: round(v, 4) for k, v in metrics.items() if k.startswith("eval_mean_")}
     print(f"validation (best checkpoint): {json.dumps(shown)}")
+    if "calibration" in metrics:
+        from evaluation.report import calibration_summary
+        print(f"validation {calibration_summary(metrics['calibration'])}")
     print(f"model: {out}  ({time.time() - start:.0f}s)")
     return 0
 

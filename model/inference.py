@@ -55,9 +55,16 @@ def window_logits(model, tokenizer, windows: dict, batch_size: int = 32, device=
     return out
 
 
-def predict_articles(model, tokenizer, formulation: Formulation, ids: list, texts: list, **kw):
+def predict_articles(model, tokenizer, formulation: Formulation, ids: list, texts: list,
+                     temperature: dict | None = None, **kw):
     """Per-article probabilities (n, targets, labels) in input order, and what the formulation
-    reports per article (`windows`; for `target_pair` also `mentions` and `rule_none`)."""
+    reports per article (`windows`; for `target_pair` also `mentions` and `rule_none`).
+
+    `temperature` (stance.json's, per target) scales the logits of either engine after the
+    forward pass; with one, `uncalibrated` holds the probabilities without it."""
     windows = formulation.encode({"id": list(ids), "text": list(texts)}, tokenizer)
     logits = window_logits(model, tokenizer, windows, **kw)
-    return formulation.aggregate(logits, windows, list(ids))
+    probs, info = formulation.aggregate(logits, windows, list(ids), temperature)
+    if temperature:
+        info["uncalibrated"] = formulation.aggregate(logits, windows, list(ids))[0]
+    return probs, info

@@ -33,6 +33,7 @@ def one_error_line(proc) -> str:
     ("training.save_strategy=sometimes", "sometimes is not a valid SaveStrategy"),
     ("targets.iran={name: Iran}", "targets.iran: give at least one alias"),
     ("model.class_weights=maybe", "model.class_weights='maybe' must be true or false"),
+    ("calibration=sometimes", "calibration='sometimes' must be true or false"),
 ])
 def test_a_bad_recipe_value_is_one_line_and_nothing_is_written(tmp_path, override, message):
     out = tmp_path / "run"
@@ -113,6 +114,8 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
     (["eval.py", "--bootstrap", "-5"], "--bootstrap: '-5' is not a whole number of at least 1"),
     (["eval.py", "--split", "dev"], "no split 'dev' (splits: train, validation, test)"),
     (["train.py", "--seeds", "1,two"], "--seeds: '1,two' is not a comma-separated list of whole numbers"),
+    (["train.py", "data.group_column=outlet_family"], "keeps its 4 groups whole: too few"),
+    (["eval.py", "--slice-by", "outlet"], "no column 'outlet' to slice by in the evaluated data (columns: outlet_family)"),
     (["predict.py", "--precision", "fp8"], "--precision: invalid choice: 'fp8'"),
 ])
 def test_bad_flags_are_one_line(tiny_run, tmp_path, args, message):

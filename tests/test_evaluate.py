@@ -14,9 +14,10 @@ from model.labels import LABELS, TARGETS
 
 def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run, tmp_path, capsys):
     out = tmp_path / "report"
-    assert eval_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200"]) == 0
+    assert eval_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200",
+                     "--slice-by", "outlet_family"]) == 0
     printed = capsys.readouterr().out
-    assert "majority class" in printed and "TF-IDF" in printed
+    assert "majority class" in printed and "TF-IDF" in printed and "| outlet_family | articles |" in printed
 
     metrics = json.loads((out / "metrics.json").read_text())
     systems = metrics["systems"]
@@ -33,8 +34,28 @@ def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run,
     assert f"{sum(rule.values())} of {3 * metrics['articles']} (article, target) pairs" in report
 
     for t in TARGETS:
-        with Image.open(out / f"confusion_{t}.png") as img:
-            assert img.format == "PNG" and img.size[0] > 200
+        for png in ("confusion", "reliability"):
+            with Image.open(out / f"{png}_{t}.png") as img:
+                assert img.format == "PNG" and img.size[0] > 200
+
+    # per outlet family: the slices partition the test split, each scored with an interval
+    slices = metrics["slices"]["outlet_family"]
+    assert set(slices) == {"mainstream", "islamist", "pro_russia", "western"}
+    assert sum(s["articles"] for s in slices.values()) == metrics["articles"]
+    for family, s in slices.items():
+        low, high = s["ci"]["mean_macro_f1"]
+        assert low <= s["mean_macro_f1"] <= high
+        assert f"| {family} | {s['articles']} | {s['mean_macro_f1']:.3f} [" in report
+    assert "## Model, by outlet_family" in report
+
+    # calibration: the temperatures stance.json holds, ECE before and after over model-decided pairs
+    calibration = metrics["calibration"]
+    stance = json.loads((tiny_run / "stance.json").read_text())
+    assert calibration["temperature"] == stance["temperature"] and calibration["applied"]
+    ece = calibration["ece"]
+    assert ece["bins"] == 15 and sum(ece["pairs"].values()) == 3 * metrics["articles"] - sum(rule.values())
+    assert all(0 <= ece[when][t] <= 1 for when in ("before", "after") for t in (*TARGETS, "all", "all_pairs"))
+    assert "## Calibration" in report and "15 equal-width confidence bins" in report
 
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     n_articles = metrics["articles"]
@@ -72,3 +93,4 @@ def test_several_seeds_report_mean_and_spread(tmp_path):
     assert model["std"] == pytest.approx(abs(model["values"][0] - model["values"][1]) / 2 ** 0.5)
     assert (root / "seed-1" / "report.md").exists() and (root / "seed-2" / "report.md").exists()
     assert "±" in table and "majority class" in table
+
