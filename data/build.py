@@ -95,6 +95,13 @@ def build_dataset(cfg: dict) -> tuple[DatasetDict, dict]:
     return dsd, report
 
 
+def group_values(cfg: dict) -> list[str]:
+    """The distinct values of `cfg["group_column"]` in the source, sorted: the groups
+    leave-one-group-out holds out in turn."""
+    spec = InputSpec.from_config({**DEFAULTS, **cfg})
+    return sorted({a[spec.group_column] for a in read_articles(cfg["source"], spec)})
+
+
 def _input_fingerprint(cfg: dict) -> str:
     """Hash of the input bytes and every setting that shapes the built dataset."""
     h = hashlib.blake2b(digest_size=12)

@@ -85,8 +85,9 @@ def test_several_seeds_report_mean_and_spread(tmp_path):
     import json as _json
 
     from conftest import tiny_recipe
-    from evaluation.seeds import run_seeds
-    root, table = run_seeds(tiny_recipe(tmp_path, num_train_epochs=1), [1, 2], n_resamples=20)
+    from evaluation.repeats import run_seeds
+    md, table = run_seeds(tiny_recipe(tmp_path, num_train_epochs=1), [1, 2], n_resamples=20)
+    root = md.parent
     summary = _json.loads((root / "seeds.json").read_text())["summary"]
     model = summary["model"]["mean_macro_f1"]
     assert len(model["values"]) == 2 and model["mean"] == sum(model["values"]) / 2
@@ -94,3 +95,28 @@ def test_several_seeds_report_mean_and_spread(tmp_path):
     assert (root / "seed-1" / "report.md").exists() and (root / "seed-2" / "report.md").exists()
     assert "±" in table and "majority class" in table
 
+
+def test_leave_one_group_out_reports_one_row_per_group(tmp_path):
+    from collections import Counter
+
+    from conftest import sample_articles, tiny_recipe
+    from evaluation.repeats import leave_one_group_out
+    from model.recipe import load_recipe
+    rows = sample_articles(160)
+    src = tmp_path / "outlets.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    recipe = tiny_recipe(tmp_path, source=src, num_train_epochs=1)
+    recipe["data"]["group_column"] = "outlet_family"
+    md, table = leave_one_group_out(recipe, n_resamples=20)
+    counts = Counter(r["outlet_family"] for r in rows)
+    assert len(counts) == 4
+    result = json.loads((md.parent / "leave_one_group_out.json").read_text())
+    assert {g: v["articles"] for g, v in result["groups"].items()} == counts
+    for group, n in counts.items():
+        assert table.count(f"| {group} | {n} | ") == 1  # one row per group, with its test size
+        run = md.parent / f"holdout-{group}"
+        assert load_recipe(run / "recipe.yaml")["data"]["holdout_group"] == group
+        assert json.loads((run / "metrics.json").read_text())["articles"] == n
+    mean = sum(v["model"]["mean_macro_f1"] for v in result["groups"].values()) / 4
+    assert result["summary"]["model"]["mean_macro_f1"]["mean"] == pytest.approx(mean)
+    assert f"| mean over 4 groups | {len(rows)} | {mean:.3f} | " in table
