@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt
 demo: $(VENV)/.installed
 	@start=$$(date +%s); set -e; \
 	$(PY) train.py --config configs/quickstart.yaml training.output_dir=$(RUN); \
-	$(PY) evaluate.py --model $(RUN); \
+	$(PY) eval.py --model $(RUN); \
 	$(PY) predict.py --model $(RUN) --input data/sample/inbox --output $(RUN)/predictions.jsonl; \
 	echo; echo "model:       $(RUN)"; echo "report:      $(RUN)/report.md"; \
 	echo "predictions: $(RUN)/predictions.jsonl"; \

@@ -5,7 +5,8 @@
 
 Input: a folder of .txt files (searched recursively), .jsonl, .csv or .parquet. Output:
 .jsonl, .csv or .parquet, one record per article with the label and the probability of each
-label per target, the number of windows the article was read in and, for a `target_pair` run,
+label per target (temperature-scaled as the run's stance.json says, unless --no-calibration),
+the number of windows the article was read in and, for a `target_pair` run,
 the number of mentions per target (a target never named is `none` by rule). Input is streamed and
 output written as it goes, to <output>.partial.jsonl, renamed into place at the end;
 --resume continues an interrupted run from that file.
@@ -59,6 +60,8 @@ def main(argv=None) -> int:
                         "started without torchrun; then --merge")
     p.add_argument("--merge", action="store_true",
                    help="join the finished parts <output>.part-*-of-N.jsonl into --output, in input order")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="raw probabilities, without the run's temperatures (stance.json)")
     args = p.parse_args(argv)
     if not args.merge and not (args.model and args.input):
         p.error("the following arguments are required: --model, --input (or --merge)")

@@ -7,6 +7,7 @@ from model.labels import LABEL2ID, LABELS, TARGETS
 from .errors import DataError
 from .readers import Unreadable, iter_records
 
+DUPLICATE_GROUP = "duplicate_group"  # the builder's column: articles that are near duplicates share its value
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                  "val": "validation", "dev": "validation", "test": "test"}
 
@@ -21,6 +22,7 @@ class InputSpec:
     label_map: dict = field(default_factory=dict)  # the user's spellings -> contract labels
     split_column: str | None = None
     labels_file: str | None = None
+    group_column: str | None = None  # e.g. the outlet: splits keep each group whole
 
     @classmethod
     def from_config(cls, cfg: dict) -> "InputSpec":
@@ -69,18 +71,25 @@ def iter_unlabelled(path, spec: InputSpec) -> Iterator[tuple[str, str, str | Non
 
 
 def read_articles(path, spec: InputSpec) -> list[dict]:
-    """Read and validate a labelled file or folder; the first problem raises `DataError`."""
+    """Read and validate a labelled file or folder; the first problem raises `DataError`.
+
+    Besides id, text and labels, an article keeps the other columns of the first record (the
+    outlet, the date, ...) as text, so reports can break scores down by them."""
     articles, first_seen = [], {}
     for n, (where, record) in enumerate(iter_records(path, spec.labels_file), 1):
         if isinstance(record, Unreadable):
             raise DataError(record)
         if n == 1:
             needed = [spec.text_column] + list(spec.target_columns.values())
-            needed += [spec.split_column] if spec.split_column else []
+            needed += [c for c in (spec.split_column, spec.group_column) if c]
             missing = [c for c in needed if c not in record]
             if missing:
                 raise DataError(f"{where}: missing column {', '.join(repr(c) for c in missing)} "
                                 f"(columns: {', '.join(record) or 'none'})")
+            read = {spec.text_column, spec.title_column, spec.id_column, spec.split_column,
+                    *spec.target_columns.values()}
+            built = {"id", "text", "split", DUPLICATE_GROUP, *spec.target_columns}  # names the builder gives
+            carried = [c for c in record if c == spec.group_column or c not in read | built]
         text = article_text(record, spec)
         if isinstance(text, Unreadable):
             raise DataError(str(text))
@@ -95,6 +104,11 @@ def read_articles(path, spec: InputSpec) -> list[dict]:
         article = {"id": rid, "text": text}
         for target, column in spec.target_columns.items():
             article[target] = spec.label_id(record.get(column), target, where)
+        for column in carried:
+            value = record.get(column)
+            article[column] = None if value is None or not str(value).strip() else str(value).strip()
+        if spec.group_column and article[spec.group_column] is None:
+            raise DataError(f"{where}: no value in the group column '{spec.group_column}'")
         if spec.split_column:
             value = str(record.get(spec.split_column) or "").strip().lower()
             if value not in SPLIT_ALIASES:

@@ -11,19 +11,21 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_fro
 
 from model.labels import LABELS
 
-from .articles import InputSpec, read_articles
+from .articles import DUPLICATE_GROUP, InputSpec, read_articles
 from .clean import CleanStats, clean_text
 from .dedup import duplicate_groups
 from .errors import DataError
 from .readers import check_source
-from .split import SPLITS, assign_splits, keep_groups_together
+from .split import SPLITS, assign_splits, hold_out_group, keep_groups_together, merge_groups
 
-BUILDER_VERSION = 2
+BUILDER_VERSION = 3
 
 
-def features(targets) -> Features:
+def features(targets, carried=()) -> Features:
+    """id, text, a label per target, the near-duplicate group, and the source's other columns as text."""
     return Features({"id": Value("string"), "text": Value("string"),
-                     **{t: ClassLabel(names=list(LABELS)) for t in targets}, "group": Value("int32")})
+                     **{t: ClassLabel(names=list(LABELS)) for t in targets}, DUPLICATE_GROUP: Value("int32"),
+                     **{c: Value("string") for c in carried}})
 
 
 DEFAULTS = {"splits": {"validation": 0.15, "test": 0.15}, "seed": 13, "clean": True,
@@ -42,34 +44,62 @@ def build_dataset(cfg: dict) -> tuple[DatasetDict, dict]:
             a["text"], s = clean_text(a["text"])
             stats.add(s)
     groups = duplicate_groups([a["text"] for a in articles], cfg["near_duplicate_threshold"], cfg["seed"])
+    keys = [tuple(a[t] for t in targets) for a in articles]  # each article's stratum
+    column, held = spec.group_column, cfg.get("holdout_group")
+    values = [a[column] for a in articles] if column else None
+    units = merge_groups(groups, values) if column else groups  # a near duplicate joins its outlets' units
     moved = 0
-    if spec.split_column:
-        splits, moved = keep_groups_together([a.pop("split") for a in articles], groups)
+    if held is not None:
+        held = str(held)
+        if not column or spec.split_column:
+            raise DataError("data.holdout_group needs data.group_column, and no data.split_column")
+        if held not in values:
+            raise DataError(f"data.holdout_group={held!r}: no article has it in column '{column}' "
+                            f"(values: {', '.join(sorted(set(values)))})")
+        splits = hold_out_group(values, held, keys, groups,
+                                cfg["splits"].get("validation", DEFAULTS["splits"]["validation"]), cfg["seed"])
+    elif spec.split_column:
+        splits, moved = keep_groups_together([a.pop("split") for a in articles], units)
     else:
         fractions = cfg["splits"]
         if sum(fractions.values()) >= 1 or set(fractions) - set(SPLITS[1:]):
             raise DataError(f"splits {fractions}: give validation and test fractions summing below 1")
-        splits = assign_splits([tuple(a[t] for t in targets) for a in articles], groups, fractions, cfg["seed"])
+        splits = assign_splits(keys, units, fractions, cfg["seed"], shuffle_strata=bool(column))
     empty = [name for name in SPLITS if name not in splits]
     if empty:
-        raise DataError(f"{cfg['source']}: {len(articles)} articles are too few for a train/validation/test split "
+        few_groups = column and held is None and not spec.split_column
+        what = (f"data.group_column={column!r} keeps its {len(set(units))} groups whole: too few"
+                if few_groups else f"{len(articles)} articles are too few")
+        remedy = ("use more groups, or train.py --leave-one-group-out to hold out one group at a time"
+                  if few_groups else "add articles" + ("" if spec.split_column else " or change data.splits"))
+        raise DataError(f"{cfg['source']}: {what} for a train/validation/test split "
                         f"({cfg['splits'] if not spec.split_column else 'column ' + repr(spec.split_column)}): "
-                        f"the {' and '.join(empty)} split would be empty; add articles"
-                        + ("" if spec.split_column else " or change data.splits"))
+                        f"the {' and '.join(empty)} split would be empty; {remedy}")
     for a, g in zip(articles, groups):
-        a["group"] = g
+        a[DUPLICATE_GROUP] = g
+    carried = [c for c in articles[0] if c not in ("id", "text", "split", DUPLICATE_GROUP, *targets)]
     dsd = DatasetDict({
-        name: Dataset.from_list([a for a, s in zip(articles, splits) if s == name], features=features(targets))
+        name: Dataset.from_list([a for a, s in zip(articles, splits) if s == name],
+                                features=features(targets, carried))
         for name in SPLITS})
     report = {"articles": len(articles),
               "duplicate_groups_merged": len(groups) - len(set(groups)),
               "articles_in_duplicate_groups": sum(n for n in Counter(groups).values() if n > 1),
               "moved_to_keep_duplicates_together": moved,
+              "group_column": column, "held_out_group": held,
+              "left_out_as_near_duplicates_of_test": splits.count(""),
               "cleaning": vars(stats),
               "warnings": [f"target '{t}' has a single label ('{LABELS[dsd['train'][t][0]]}') in the training "
                            "split: the model cannot learn to tell its labels apart"
                            for t in targets if len(set(dsd["train"][t])) == 1]}
     return dsd, report
+
+
+def group_values(cfg: dict) -> list[str]:
+    """The distinct values of `cfg["group_column"]` in the source, sorted: the groups
+    leave-one-group-out holds out in turn."""
+    spec = InputSpec.from_config({**DEFAULTS, **cfg})
+    return sorted({a[spec.group_column] for a in read_articles(cfg["source"], spec)})
 
 
 def _input_fingerprint(cfg: dict) -> str:

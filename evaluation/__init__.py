@@ -1,1 +1,1 @@
-"""The evaluation harness behind evaluate.py: scores with intervals, baselines, reports."""
+"""The evaluation harness behind eval.py: scores with intervals, baselines, reports."""

@@ -8,6 +8,7 @@ from data import DataError, InputSpec, read_articles
 from data.clean import clean_text
 from metrics import load_stance_metric
 from model.formulations import TargetPair
+from model.calibration import calibration_errors, model_decided
 from model.engines import open_engine
 from model.inference import predict_articles
 from model.card import write_model_card
@@ -15,8 +16,9 @@ from model.modeling import load_for_inference
 from model.recipe import load_recipe
 from model.training import load_splits
 
-from . import baselines, report
+from . import baselines, plots, report
 from .bootstrap import bootstrap_intervals
+from .slices import slice_scores, slice_values
 
 
 def _split(splits, name: str):
@@ -51,17 +53,23 @@ def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[st
 
 
 def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", engine="torch",
-                 precision="fp32", n_resamples=1000, seed=0) -> dict:
+                 precision="fp32", n_resamples=1000, seed=0, calibration=True, slice_by=()) -> dict:
+    """Score the run (with its stance.json temperatures unless `calibration` is False), beside the
+    baselines, per value of each `slice_by` column too; write the reports into `out`."""
     run_dir = Path(run_dir)
     out = Path(out) if out else run_dir
     tokenizer, model, reader, settings = load_for_inference(run_dir)
     keys = reader.keys
     eval_ds, train_ds, described = load_eval_data(run_dir, data, split, keys)
+    slices = slice_values(eval_ds, list(slice_by), keys)  # an unknown column fails before anything is written
     engine = open_engine(run_dir, model, tokenizer, settings, device, engine, precision)
     out.mkdir(parents=True, exist_ok=True)
     ids, texts = list(eval_ds["id"]), list(eval_ds["text"])
     gold = np.array([eval_ds[k] for k in keys]).T
-    probs, info = predict_articles(engine, tokenizer, reader, ids, texts, batch_size)
+    temperature = settings.get("temperature")
+    calibrated, info = predict_articles(engine, tokenizer, reader, ids, texts, batch_size, temperature)
+    raw = info.get("uncalibrated", calibrated)
+    probs = calibrated if calibration else raw
     predictions = {"model": probs.argmax(-1)}
     if train_ds is not None:
         train_texts, train_labels = list(train_ds["text"]), np.array([train_ds[k] for k in keys]).T
@@ -72,11 +80,15 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
         predictions["majority class"] = baselines.majority(train_labels, len(texts))
 
     metric = load_stance_metric()
-    systems = {}
-    for name, pred in predictions.items():
-        scores = metric.compute(predictions=pred, references=gold, targets=keys)
-        scores["ci"] = bootstrap_intervals(pred, gold, n_resamples, seed, targets=keys)
-        systems[name] = scores
+
+    def scored(pred, labels):
+        return {**metric.compute(predictions=pred, references=labels, targets=keys),
+                "ci": bootstrap_intervals(pred, labels, n_resamples, seed, targets=keys)}
+    systems = {name: scored(pred, gold) for name, pred in predictions.items()}
+    by_column = {c: slice_scores(scored, predictions["model"], gold, values) for c, values in slices.items()}
+    decided = model_decided(info, gold.shape)
+    calib = {"temperature": temperature, "applied": bool(temperature) and calibration,
+             "ece": calibration_errors(raw, calibrated, gold, decided, keys)}
     notes = []
     if "rule_none" in info:
         rule = info["rule_none"]
@@ -90,11 +102,14 @@ def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, devi
                                "rule_none": {k: int(info["rule_none"][:, t].sum()) for t, k in enumerate(keys)}
                                if "rule_none" in info else None,
                                "bootstrap": {"resamples": n_resamples, "seed": seed, "level": 0.95},
-                               "systems": systems}, out / "metrics.json")
-    (out / "report.md").write_text(report.markdown_report(title, systems, len(ids), notes), encoding="utf-8")
-    report.write_confusion_pngs(gold, predictions["model"], out, keys)
+                               "systems": systems, "calibration": calib, "slices": by_column}, out / "metrics.json")
+    (out / "report.md").write_text(report.markdown_report(title, systems, len(ids), notes, calib, by_column),
+                                   encoding="utf-8")
+    plots.write_confusion_pngs(gold, predictions["model"], out, keys)
+    plots.write_reliability_pngs({"before": raw, "after": calibrated} if temperature else {"uncalibrated": raw},
+                                 gold, decided, out, keys)
     n_errors = report.write_errors(ids, texts, gold, predictions["model"], probs, out / "errors.jsonl", keys)
     if out.resolve() == run_dir.resolve():
         write_model_card(run_dir)  # the card shows the test table beside the validation one
     return {"out": out, "systems": systems, "errors": n_errors, "articles": len(ids), "notes": notes,
-            "engine": str(engine)}
+            "engine": str(engine), "calibration": calib, "slices": by_column}

@@ -1,4 +1,4 @@
-"""Reports written into a run directory: metrics.json, report.md, confusion PNGs, errors.jsonl."""
+"""Reports written into a run directory: metrics.json, report.md and errors.jsonl (PNGs: plots.py)."""
 import json
 import math
 from pathlib import Path
@@ -13,7 +13,9 @@ def _fmt(x) -> str:
 
 
 def _ci(scores: dict, key: str) -> str:
-    low, high = scores["ci"].get(key, (float("nan"),) * 2)
+    if key not in scores["ci"]:  # a figure with no interval (a mean over runs)
+        return _fmt(scores[key])
+    low, high = scores["ci"][key]
     return f"{_fmt(scores[key])} [{_fmt(low)}, {_fmt(high)}]"
 
 
@@ -32,19 +34,56 @@ def targets_of(scores: dict) -> list[str]:
     return [k[:-len("_macro_f1")] for k in scores if k.endswith("_macro_f1") and k != "mean_macro_f1"]
 
 
-def score_table(systems: dict[str, dict]) -> str:
-    """Systems side by side: mean scores with 95% bootstrap intervals, then macro-F1 per target."""
+def score_table(systems: dict[str, dict], label: str = "system") -> str:
+    """Rows side by side (systems, or slices of one system): mean scores with 95% bootstrap
+    intervals, then macro-F1 per target; an `articles` column when every row counts its articles."""
     targets = targets_of(next(iter(systems.values())))
-    head = ("| system | mean macro-F1 [95% CI] | mean F_avg [95% CI] | mean accuracy | "
-            + " | ".join(f"{t} macro-F1" for t in targets) + " |")
-    rows = [head, "|" + "---|" * (4 + len(targets))]
+    sized = all("articles" in s for s in systems.values())
+    head = (f"| {label} | " + ("articles | " if sized else "") + "mean macro-F1 [95% CI] | mean F_avg [95% CI] | "
+            "mean accuracy | " + " | ".join(f"{t} macro-F1" for t in targets) + " |")
+    rows = [head, "|" + "---|" * (4 + sized + len(targets))]
     for name, s in systems.items():
-        rows.append(f"| {name} | {_ci(s, 'mean_macro_f1')} | {_ci(s, 'mean_f_avg')} | {_fmt(s['mean_accuracy'])} | "
+        rows.append(f"| {name} | " + (f"{s['articles']} | " if sized else "")
+                    + f"{_ci(s, 'mean_macro_f1')} | {_ci(s, 'mean_f_avg')} | {_fmt(s['mean_accuracy'])} | "
                     + " | ".join(_fmt(s[f"{t}_macro_f1"]) for t in targets) + " |")
     return "\n".join(rows)
 
 
-def markdown_report(title: str, systems: dict[str, dict], n_articles: int, notes: list[str] = ()) -> str:
+def calibration_summary(calibration: dict) -> str:
+    """One line: the temperatures and the ECE over model-decided pairs, before and after."""
+    ece, temperature = calibration["ece"], calibration["temperature"]
+    if not temperature:
+        return f"ECE {_fmt(ece['before']['all'])} ({ece['bins']} bins, model-decided pairs); no temperature in " \
+               "stance.json (T = 1)"
+    return (f"ECE {_fmt(ece['before']['all'])} -> {_fmt(ece['after']['all'])} after temperature scaling "
+            f"({ece['bins']} bins, model-decided pairs; T: {', '.join(f'{k} {v:.2f}' for k, v in temperature.items())}"
+            f"{'' if calibration.get('applied', True) else '; not applied: --no-calibration'})")
+
+
+def calibration_section(calibration: dict, targets: list[str]) -> list[str]:
+    ece, temperature = calibration["ece"], calibration["temperature"] or {}
+    applied = ("applied to every score above" if calibration["applied"] else
+               "not applied to the scores above (--no-calibration)" if temperature else
+               "none in this run's stance.json (T = 1: trained without calibration, or before it existed)")
+    lines = ["## Calibration", "",
+             f"Expected calibration error (ECE): the top label's probability (confidence) against accuracy, in "
+             f"{ece['bins']} equal-width confidence bins, |accuracy - confidence| weighted by the bin's share of "
+             "pairs, over the (article, target) pairs the model decided. Pairs decided by the `none` rule "
+             "(probability 1.0, no forward pass) are left out; over all pairs, rule-decided included: "
+             f"{_fmt(ece['before']['all_pairs'])} before, {_fmt(ece['after']['all_pairs'])} after. Temperatures "
+             f"(one per target, fitted on the validation split at the end of training): {applied}. "
+             "Reliability diagrams: `reliability_<target>.png`.", "",
+             "| target | model-decided pairs | temperature | ECE before | ECE after |", "|---|---|---|---|---|"]
+    for t in targets:
+        lines.append(f"| {t} | {ece['pairs'][t]} | {_fmt(temperature.get(t, 1.0))} | {_fmt(ece['before'][t])} | "
+                     f"{_fmt(ece['after'][t])} |")
+    lines.append(f"| all | {sum(ece['pairs'].values())} | | {_fmt(ece['before']['all'])} | "
+                 f"{_fmt(ece['after']['all'])} |")
+    return lines
+
+
+def markdown_report(title: str, systems: dict[str, dict], n_articles: int, notes: list[str] = (),
+                    calibration: dict | None = None, slices: dict[str, dict] | None = None) -> str:
     model = systems["model"]
     targets = targets_of(model)
     lines = [f"# {title}", "", f"{n_articles} articles, scored per article (window probabilities averaged). "
@@ -54,6 +93,11 @@ def markdown_report(title: str, systems: dict[str, dict], n_articles: int, notes
     for t in targets:
         lines.append(f"| {t} | {_fmt(model[f'{t}_accuracy'])} | {_ci(model, f'{t}_macro_f1')} | "
                      f"{_ci(model, f'{t}_f_avg')} |")
+    for column, rows in (slices or {}).items():
+        lines += ["", f"## Model, by {column}", "", f"Per value of `{column}`: its articles, and the model's scores "
+                  "on them with 95% bootstrap intervals over those articles.", "", score_table(rows, column)]
+    if calibration:
+        lines += ["", *calibration_section(calibration, targets)]
     lines += ["", "## Model, per label", "", "| target | label | precision | recall | F1 | support |",
               "|---|---|---|---|---|---|"]
     for t in targets:
@@ -62,25 +106,6 @@ def markdown_report(title: str, systems: dict[str, dict], n_articles: int, notes
             lines.append(f"| {t} | {label} | {_fmt(model[k + '_precision'])} | {_fmt(model[k + '_recall'])} | "
                          f"{_fmt(model[k + '_f1'])} | {model[k + '_support']} |")
     return "\n".join(lines) + "\n"
-
-
-def write_confusion_pngs(gold: np.ndarray, pred: np.ndarray, out: Path, targets: list[str]) -> list[Path]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
-    paths = []
-    for t, target in enumerate(targets):
-        cm = confusion_matrix(gold[:, t], pred[:, t], labels=range(len(LABELS)))
-        fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=110)
-        ConfusionMatrixDisplay(cm, display_labels=LABELS).plot(ax=ax, colorbar=False, cmap="Blues")
-        ax.set_title(f"{target}: gold (rows) vs predicted")
-        fig.tight_layout()
-        path = out / f"confusion_{target}.png"
-        fig.savefig(path)
-        plt.close(fig)
-        paths.append(path)
-    return paths
 
 
 def write_errors(ids, texts, gold: np.ndarray, pred: np.ndarray, probs: np.ndarray, path: Path,

@@ -30,6 +30,10 @@ def write_model_card(run_dir: str | Path) -> Path:
     for t in (*targets, "mean"):
         lines.append(f"| {t} | " + " | ".join(f"{val.get(f'eval_{t}_{k}', float('nan')):.3f}"
                                                 for k in ("accuracy", "macro_f1", "f_avg")) + " |")
+    if settings.get("temperature"):
+        lines += ["", "Probabilities are temperature-scaled: eval.py and predict.py divide each target's logits by its "
+                  "temperature in `stance.json` (" + ", ".join(f"{k} {v:.2f}" for k, v in settings["temperature"].items())
+                  + ", fitted on the validation split) before the softmax; plain `transformers` gives the unscaled ones."]
     if (run / "report.md").exists():
         report = (run / "report.md").read_text().split("\n", 1)[1]
         lines += ["", "## Test", report.replace("\n## ", "\n### ")]

@@ -9,7 +9,8 @@ Two formulations, one interface; train, evaluate and predict all go through it:
 - `multi_head`: the model reads the whole article once; len(targets) x 4 logits named
   `target:label`, a softmax per target.
 
-Both read long inputs as overlapping windows and average the windows' probabilities.
+Both read long inputs as overlapping windows and average the windows' probabilities, after
+dividing each target's logits by its temperature when the run has one (`model/calibration.py`).
 Training labels are (windows, targets) with -100 where a window says nothing about a target,
 so one loss serves both (`modeling.stance_loss`).
 """
@@ -29,6 +30,11 @@ EXCERPT_DEFAULTS = {"max_tokens": None, "context": 1, "lead": 2, "rule_none": Tr
 def _softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
+
+
+def _temperatures(keys: list[str], temperature: dict | None) -> np.ndarray:
+    """One divisor per target (1 where none is given): temperature scaling of the logits."""
+    return np.array([float((temperature or {}).get(k, 1.0)) for k in keys])
 
 
 class Formulation:
@@ -73,10 +79,14 @@ class MultiHead(Formulation):
             out["labels"] = labels
         return out
 
-    def aggregate(self, logits: np.ndarray, windows: dict, article_ids: list) -> tuple[np.ndarray, dict]:
+    def aggregate(self, logits: np.ndarray, windows: dict, article_ids: list,
+                  temperature: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Per-article probabilities (articles, targets, labels): each window's logits divided by
+        its target's temperature, a softmax, the mean over the article's windows."""
         index = {k: i for i, k in enumerate(article_ids)}
         rows = np.array([index[k] for k in windows["id"]], dtype=np.int64)
-        probs = _softmax(np.asarray(logits, np.float64).reshape(len(rows), len(self.keys), len(LABELS)))
+        logits = np.asarray(logits, np.float64).reshape(len(rows), len(self.keys), len(LABELS))
+        probs = _softmax(logits / _temperatures(self.keys, temperature)[None, :, None])
         sums = np.zeros((len(article_ids), len(self.keys), len(LABELS)))
         np.add.at(sums, rows, probs)
         counts = np.bincount(rows, minlength=len(article_ids))
@@ -128,13 +138,14 @@ class TargetPair(Formulation):
                              for i, t, _ in which]
         return out
 
-    def aggregate(self, logits, windows, article_ids):
+    def aggregate(self, logits, windows, article_ids, temperature=None):
         index = {k: i for i, k in enumerate(article_ids)}
         rows = np.array([index[k] for k in windows["id"]], dtype=np.int64)
         cols = np.asarray(windows["target"], dtype=np.int64)
         shape = (len(article_ids), len(self.keys))
         sums = np.zeros((*shape, len(LABELS)))
-        np.add.at(sums, (rows, cols), _softmax(np.asarray(logits, np.float64).reshape(len(rows), len(LABELS))))
+        logits = np.asarray(logits, np.float64).reshape(len(rows), len(LABELS))
+        np.add.at(sums, (rows, cols), _softmax(logits / _temperatures(self.keys, temperature)[cols][:, None]))
         pair_windows = np.zeros(shape, dtype=np.int64)
         np.add.at(pair_windows, (rows, cols), 1)
         mentions = np.zeros(shape, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Batched window inference shared by evaluation and predict.py, so both read an article the same way."""
+"""Batched window inference shared by eval.py and predict.py, so both read an article the same way."""
 import numpy as np
 
 from .formulations import Formulation
@@ -22,9 +22,16 @@ def window_logits(engine, tokenizer, windows: dict, batch_size: int = 32) -> np.
     return out
 
 
-def predict_articles(engine, tokenizer, formulation: Formulation, ids: list, texts: list, batch_size: int = 32):
+def predict_articles(engine, tokenizer, formulation: Formulation, ids: list, texts: list, batch_size: int = 32,
+                     temperature: dict | None = None):
     """Per-article probabilities (n, targets, labels) in input order, and what the formulation
-    reports per article (`windows`; for `target_pair` also `mentions` and `rule_none`)."""
+    reports per article (`windows`; for `target_pair` also `mentions` and `rule_none`).
+
+    `temperature` (stance.json's, per target) scales the logits of either engine after the
+    forward pass; with one, `uncalibrated` holds the probabilities without it."""
     windows = formulation.encode({"id": list(ids), "text": list(texts)}, tokenizer)
     logits = window_logits(engine, tokenizer, windows, batch_size)
-    return formulation.aggregate(logits, windows, list(ids))
+    probs, info = formulation.aggregate(logits, windows, list(ids), temperature)
+    if temperature:
+        info["uncalibrated"] = formulation.aggregate(logits, windows, list(ids))[0]
+    return probs, info

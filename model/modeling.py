@@ -111,8 +111,10 @@ def class_weights_from(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def save_stance_settings(run_dir: str | Path, formulation: Formulation, clean: bool) -> None:
-    settings = {**formulation.settings(), "clean": clean}
+def save_stance_settings(run_dir: str | Path, formulation: Formulation, clean: bool,
+                         temperature: dict | None = None) -> None:
+    """`temperature`: per target, dividing its logits (model/calibration.py); absent means 1."""
+    settings = {**formulation.settings(), "clean": clean, **({"temperature": temperature} if temperature else {})}
     Path(run_dir, STANCE_FILE).write_text(json.dumps(settings, indent=2, ensure_ascii=False))
 
 

@@ -43,6 +43,7 @@ class Reading:
     clean: bool
     batch_size: int
     skip_bad: bool
+    temperature: dict | None  # stance.json's per target, or None: raw probabilities
 
     def lines(self, rows: list) -> tuple[list[str], int]:
         """A block of (where, id, text) rows as output lines, in input order (a bad article as an
@@ -61,7 +62,8 @@ class Reading:
         if good:
             ids, texts = zip(*(lines[i] for i in good))
             probs, info = inference.predict_articles(self.engine, self.tokenizer, self.reader,
-                                                     list(range(len(texts))), list(texts), self.batch_size)
+                                                     list(range(len(texts))), list(texts), self.batch_size,
+                                                     self.temperature)
             for i, record in zip(good, records(probs, info, ids, self.reader.keys)):
                 lines[i] = json.dumps(record, ensure_ascii=False)
         return lines, len(good)
@@ -124,7 +126,8 @@ def predict(args) -> Done | None:
     tokenizer, model, reader, settings = load_for_inference(args.model)
     device = worker_device(args.device)
     engine = open_engine(args.model, model, tokenizer, settings, str(device), args.engine, args.precision)
-    reading = Reading(engine, tokenizer, reader, settings.get("clean", True), args.batch_size, args.on_error == "skip")
+    reading = Reading(engine, tokenizer, reader, settings.get("clean", True), args.batch_size, args.on_error == "skip",
+                      None if args.no_calibration else settings.get("temperature"))
     output.parent.mkdir(parents=True, exist_ok=True)
     workers = Workers()
     if workers.main:

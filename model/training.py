@@ -13,8 +13,10 @@ from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingC
 from transformers.trainer_utils import get_last_checkpoint
 
 from data import cached_dataset
+from evaluation.plots import write_training_curve
 from metrics import load_stance_metric
 
+from .calibration import calibration_errors, fit_temperatures, model_decided
 from .card import write_model_card
 from .formulations import Formulation, formulation_from
 from .modeling import class_weights_from, load_encoder_for_training, save_stance_settings, stance_loss
@@ -56,9 +58,20 @@ def per_article_metrics(formulation: Formulation, windows: dict, gold: dict):
         probs, _ = formulation.aggregate(eval_pred.predictions, windows, ids)
         scores = metric.compute(predictions=probs.argmax(-1), references=[gold[k] for k in ids],
                                 targets=formulation.keys)
-        # the per-label figures belong in evaluate.py's report, not in every training log line
+        # the per-label figures belong in eval.py's report, not in every training log line
         return {k: v for k, v in scores.items() if k.endswith(("_accuracy", "_macro_f1", "_f_avg"))}
     return compute
+
+
+def calibrate(formulation: Formulation, logits: np.ndarray, windows: dict, gold: dict) -> tuple[dict, dict]:
+    """Temperatures fitted on the validation logits, and the validation ECE before and after."""
+    ids = list(gold)
+    labels = np.array([gold[k] for k in ids])
+    temperature = fit_temperatures(formulation, logits, windows, ids, labels)
+    before, info = formulation.aggregate(logits, windows, ids)
+    after, _ = formulation.aggregate(logits, windows, ids, temperature)
+    errors = calibration_errors(before, after, labels, model_decided(info, labels.shape), formulation.keys)
+    return temperature, {"temperature": temperature, "fitted_on": "validation", "ece": errors}
 
 
 def window_index(windows) -> dict:
@@ -147,10 +160,16 @@ def train(recipe: dict, resume: bool = False) -> tuple[Path, dict]:
         print(f"training on {acc.num_processes} process(es), {acc.distributed_type.value}, {acc.device}, "
               f"{'bf16' if args.bf16 else 'fp16' if args.fp16 else 'fp32'}")
     trainer.train(resume_from_checkpoint=last)
+    if trainer.is_world_process_zero():
+        write_training_curve(trainer.state.log_history, out / "training_curve.png")
     metrics = trainer.evaluate()  # the best checkpoint, reloaded at the end of training
+    temperature = None
+    if recipe.get("calibration", True):
+        logits = trainer.predict(eval_windows).predictions  # every process takes part; all get all logits
+        temperature, metrics["calibration"] = calibrate(formulation, logits, window_index(eval_windows), gold)
     if trainer.is_world_process_zero():
         trainer.save_model(str(out))
-        save_stance_settings(out, formulation, recipe["data"].get("clean", True))
+        save_stance_settings(out, formulation, recipe["data"].get("clean", True), temperature)
         save_recipe(recipe, out / "recipe.yaml")
         (out / "data_report.json").write_text(json.dumps(data_report, indent=2))
         (out / "validation_metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -11,13 +11,15 @@ NUMBER, TEXT, FLAG, TABLE, LIST = (int, float), (str,), (bool,), (dict,), (list,
 OPTIONAL = (type(None),)
 SCHEMA = {  # section -> key -> accepted types (None: any)
     "": {"base": TEXT, "model": TABLE, "data": TABLE, "windows": TABLE, "excerpt": TABLE, "targets": TABLE + OPTIONAL,
-         "formulation": TEXT, "precision": TEXT, "early_stopping_patience": (int,) + OPTIONAL, "training": TABLE},
+         "formulation": TEXT, "precision": TEXT, "early_stopping_patience": (int,) + OPTIONAL, "training": TABLE,
+         "calibration": FLAG},
     "model": {"name_or_path": TEXT + OPTIONAL, "tiny": TABLE + OPTIONAL, "class_weights": FLAG,
               "label_smoothing": NUMBER, "freeze_word_embeddings": FLAG},
     "data": {"source": TEXT + OPTIONAL, "dataset": TEXT + OPTIONAL, "cache_dir": TEXT + OPTIONAL,
              "text_column": TEXT, "title_column": TEXT + OPTIONAL, "id_column": TEXT, "target_columns": TABLE,
              "label_map": TABLE + OPTIONAL, "split_column": TEXT + OPTIONAL, "labels_file": TEXT + OPTIONAL,
-             "splits": TABLE, "seed": (int,), "clean": FLAG, "near_duplicate_threshold": NUMBER},
+             "splits": TABLE, "seed": (int,), "clean": FLAG, "near_duplicate_threshold": NUMBER,
+             "group_column": TEXT + OPTIONAL, "holdout_group": TEXT + (int,) + OPTIONAL},
     "windows": {"max_length": (int,), "stride": (int,), "train_strategy": TEXT, "head_tokens": (int,)},
     "excerpt": {"max_tokens": (int,) + OPTIONAL, "context": (int,), "lead": (int,), "rule_none": FLAG},
 }

@@ -52,7 +52,7 @@ def test_all_input_formats_build_the_same_dataset(tmp_path):
         assert dsd["train"].features == built.get("_features", dsd["train"].features)
         built.setdefault("_features", dsd["train"].features)
     features = built.pop("_features")
-    assert set(features) == {"id", "text", "russia", "us", "syria", "group"}
+    assert set(features) == {"id", "text", "russia", "us", "syria", "duplicate_group"}
     assert features["russia"].names == ["pro", "against", "neutral", "none"]
     reference = built["jsonl"]
     assert sum(len(v) for v in reference.values()) == 40
@@ -141,6 +141,54 @@ def test_near_duplicates_land_in_one_split_and_are_reported(tmp_path):
         where = {r["id"]: split for split, ds in dsd.items() for r in ds}
         assert where["twin-of-5"] == where[rows[5]["id"]]
         assert report["duplicate_groups_merged"] >= 1
+
+
+def _outlets_with_a_cross_outlet_twin(tmp_path):
+    """120 sample articles in 12 outlets, plus a near duplicate of an o5 article published by o7."""
+    rows = flat(sample_articles(120))
+    for i, r in enumerate(rows):
+        r["outlet"] = f"o{i % 12}"
+    twin = dict(rows[5], id="twin-of-5", outlet="o7", text=rows[5]["text"].replace(" dan ", " serta ", 2))
+    src = tmp_path / "outlets.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows + [twin]), encoding="utf-8")
+    return src, rows + [twin]
+
+
+def test_group_aware_splits_never_split_a_group_nor_a_near_duplicate_across_groups(tmp_path):
+    src, rows = _outlets_with_a_cross_outlet_twin(tmp_path)
+    outlet = {r["id"]: r["outlet"] for r in rows}
+    tests = set()
+    for seed in range(5):
+        dsd, _ = build_dataset({"source": str(src), "seed": seed, "group_column": "outlet"})
+        where = {}
+        for split, ds in dsd.items():
+            assert len(ds) and set(ds["outlet"]) == {outlet[i] for i in ds["id"]}  # carried through
+            for i in ds["id"]:
+                where.setdefault(outlet[i], set()).add(split)
+        assert all(len(splits) == 1 for splits in where.values()), where
+        assert where["o5"] == where["o7"]  # the twin ties its outlet to o5's
+        assert sum(len(ds) for ds in dsd.values()) == len(rows)
+        tests.add(tuple(sorted(dsd["test"]["id"])))
+    assert len(tests) > 1  # still seeded
+
+
+def test_holding_out_a_group_tests_on_it_alone_and_trains_on_no_copy_of_it(tmp_path):
+    src, rows = _outlets_with_a_cross_outlet_twin(tmp_path)
+    dsd, report = build_dataset({"source": str(src), "group_column": "outlet", "holdout_group": "o5"})
+    assert sorted(dsd["test"]["id"]) == sorted(r["id"] for r in rows if r["outlet"] == "o5")
+    trained = set(dsd["train"]["id"]) | set(dsd["validation"]["id"])
+    assert "twin-of-5" not in trained and report["left_out_as_near_duplicates_of_test"] == 1
+    assert len(trained) == len(rows) - len(dsd["test"]) - 1
+    assert abs(len(dsd["validation"]) - 0.15 * len(trained)) <= 2
+    with pytest.raises(DataError, match=r"holdout_group='o99': no article has it in column 'outlet' \(values: o0, o1"):
+        build_dataset({"source": str(src), "group_column": "outlet", "holdout_group": "o99"})
+    rows = flat(sample_articles(40))
+    for i, r in enumerate(rows):
+        r["outlet"] = "ab"[i % 2]
+    two = tmp_path / "two.jsonl"
+    two.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(DataError, match="keeps its 2 groups whole: too few .* --leave-one-group-out"):
+        build_dataset({"source": str(two), "group_column": "outlet"})
 
 
 def test_user_split_column_is_honoured(tmp_path):

@@ -33,6 +33,7 @@ def one_error_line(proc) -> str:
     ("training.save_strategy=sometimes", "sometimes is not a valid SaveStrategy"),
     ("targets.iran={name: Iran}", "targets.iran: give at least one alias"),
     ("model.class_weights=maybe", "model.class_weights='maybe' must be true or false"),
+    ("calibration=sometimes", "calibration='sometimes' must be true or false"),
 ])
 def test_a_bad_recipe_value_is_one_line_and_nothing_is_written(tmp_path, override, message):
     out = tmp_path / "run"
@@ -99,7 +100,7 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
     out = tmp_path / "p.jsonl"
     for proc in (run("predict.py", "--model", str(pickled), "--input", str(ROOT / "data/sample/inbox"),
                      "--output", str(out)),
-                 run("evaluate.py", "--model", str(pickled), "--out", str(tmp_path / "report"))):
+                 run("eval.py", "--model", str(pickled), "--out", str(tmp_path / "report"))):
         assert "no model.safetensors" in one_error_line(proc) and "pickle" in proc.stderr
     assert not out.exists() and not (tmp_path / "report").exists() and not list(tmp_path.glob("*.partial.jsonl"))
     proc = run("train.py", "--config", "configs/tiny.yaml", f"model.name_or_path={pickled}", "model.tiny=null",
@@ -110,19 +111,24 @@ def test_weights_are_loaded_from_safetensors_only(tiny_run, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["predict.py", "--batch-size", "0"], "--batch-size: '0' is not a whole number of at least 1"),
     (["predict.py", "--buffer", "many"], "--buffer: 'many' is not a whole number of at least 1"),
-    (["evaluate.py", "--bootstrap", "-5"], "--bootstrap: '-5' is not a whole number of at least 1"),
-    (["evaluate.py", "--split", "dev"], "no split 'dev' (splits: train, validation, test)"),
+    (["eval.py", "--bootstrap", "-5"], "--bootstrap: '-5' is not a whole number of at least 1"),
+    (["eval.py", "--split", "dev"], "no split 'dev' (splits: train, validation, test)"),
     (["train.py", "--seeds", "1,two"], "--seeds: '1,two' is not a comma-separated list of whole numbers"),
+    (["train.py", "--leave-one-group-out"], "--leave-one-group-out needs data.group_column"),
+    (["train.py", "--leave-one-group-out", "--seeds", "1,2"], "not allowed with argument"),
+    (["train.py", "--leave-one-group-out", "data.group_column=outlet"], "missing column 'outlet' (columns: russia, us, syria, id, title, text, outlet_family)"),
+    (["train.py", "data.group_column=outlet_family"], "keeps its 4 groups whole: too few"),
+    (["eval.py", "--slice-by", "outlet"], "no column 'outlet' to slice by in the evaluated data (columns: outlet_family)"),
     (["predict.py", "--precision", "fp8"], "--precision: invalid choice: 'fp8'"),
     (["predict.py", "--engine", "onnx", "--precision", "bf16"], "--engine onnx runs fp32 or int8, not bf16"),
-    (["evaluate.py", "--engine", "onnx", "--device", "cuda"], "--engine onnx runs on the CPU; on cuda"),
+    (["eval.py", "--engine", "onnx", "--device", "cuda"], "--engine onnx runs on the CPU; on cuda"),
     (["predict.py", "--shard", "2/2"], "--shard: '2/2' is not K/N with 0 <= K < N"),
 ])
 def test_bad_flags_are_one_line(tiny_run, tmp_path, args, message):
     script, *flags = args
     common = {"predict.py": ["--model", str(tiny_run), "--input", str(ROOT / "data/sample/inbox"),
                              "--output", str(tmp_path / "p.jsonl")],
-              "evaluate.py": ["--model", str(tiny_run), "--out", str(tmp_path / "report")],
+              "eval.py": ["--model", str(tiny_run), "--out", str(tmp_path / "report")],
               "train.py": ["--config", "configs/tiny.yaml", f"training.output_dir={tmp_path / 'run'}"]}[script]
     assert message in one_error_line(run(script, *common, *flags))
     assert not list(tmp_path.iterdir())

@@ -1,31 +1,23 @@
 import json
-
-import importlib.util
+import os
+import subprocess
+import sys
 
 import pytest
 
 from PIL import Image
 
 from conftest import ROOT
+from eval import main as eval_cli
 from model.labels import LABELS, TARGETS
-
-
-def _load_cli(name):
-    # by path: the name `evaluate` belongs to the library
-    spec = importlib.util.spec_from_file_location(f"{name}_cli", ROOT / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-evaluate_cli = _load_cli("evaluate")
 
 
 def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run, tmp_path, capsys):
     out = tmp_path / "report"
-    assert evaluate_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200"]) == 0
+    assert eval_cli(["--model", str(tiny_run), "--out", str(out), "--bootstrap", "200",
+                     "--slice-by", "outlet_family"]) == 0
     printed = capsys.readouterr().out
-    assert "majority class" in printed and "TF-IDF" in printed
+    assert "majority class" in printed and "TF-IDF" in printed and "| outlet_family | articles |" in printed
 
     metrics = json.loads((out / "metrics.json").read_text())
     systems = metrics["systems"]
@@ -42,8 +34,28 @@ def test_evaluate_writes_all_four_reports_with_baselines_and_intervals(tiny_run,
     assert f"{sum(rule.values())} of {3 * metrics['articles']} (article, target) pairs" in report
 
     for t in TARGETS:
-        with Image.open(out / f"confusion_{t}.png") as img:
-            assert img.format == "PNG" and img.size[0] > 200
+        for png in ("confusion", "reliability"):
+            with Image.open(out / f"{png}_{t}.png") as img:
+                assert img.format == "PNG" and img.size[0] > 200
+
+    # per outlet family: the slices partition the test split, each scored with an interval
+    slices = metrics["slices"]["outlet_family"]
+    assert set(slices) == {"mainstream", "islamist", "pro_russia", "western"}
+    assert sum(s["articles"] for s in slices.values()) == metrics["articles"]
+    for family, s in slices.items():
+        low, high = s["ci"]["mean_macro_f1"]
+        assert low <= s["mean_macro_f1"] <= high
+        assert f"| {family} | {s['articles']} | {s['mean_macro_f1']:.3f} [" in report
+    assert "## Model, by outlet_family" in report
+
+    # calibration: the temperatures stance.json holds, ECE before and after over model-decided pairs
+    calibration = metrics["calibration"]
+    stance = json.loads((tiny_run / "stance.json").read_text())
+    assert calibration["temperature"] == stance["temperature"] and calibration["applied"]
+    ece = calibration["ece"]
+    assert ece["bins"] == 15 and sum(ece["pairs"].values()) == 3 * metrics["articles"] - sum(rule.values())
+    assert all(0 <= ece[when][t] <= 1 for when in ("before", "after") for t in (*TARGETS, "all", "all_pairs"))
+    assert "## Calibration" in report and "15 equal-width confidence bins" in report
 
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     n_articles = metrics["articles"]
@@ -62,10 +74,10 @@ def test_evaluate_on_a_labelled_file_and_a_bad_model_dir(tiny_run, tmp_path, cap
     from conftest import sample_articles
     src = tmp_path / "mine.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_articles(12)))
-    assert evaluate_cli(["--model", str(tiny_run), "--data", str(src), "--out", str(tmp_path / "o"),
+    assert eval_cli(["--model", str(tiny_run), "--data", str(src), "--out", str(tmp_path / "o"),
                          "--bootstrap", "50"]) == 0
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["articles"] == 12
-    assert evaluate_cli(["--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert eval_cli(["--model", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert "not a trained run" in capsys.readouterr().err
 
 
@@ -73,11 +85,38 @@ def test_several_seeds_report_mean_and_spread(tmp_path):
     import json as _json
 
     from conftest import tiny_recipe
-    from evaluation.seeds import run_seeds
-    root, table = run_seeds(tiny_recipe(tmp_path, num_train_epochs=1), [1, 2], n_resamples=20)
+    from evaluation.repeats import run_seeds
+    md, table = run_seeds(tiny_recipe(tmp_path, num_train_epochs=1), [1, 2], n_resamples=20)
+    root = md.parent
     summary = _json.loads((root / "seeds.json").read_text())["summary"]
     model = summary["model"]["mean_macro_f1"]
     assert len(model["values"]) == 2 and model["mean"] == sum(model["values"]) / 2
     assert model["std"] == pytest.approx(abs(model["values"][0] - model["values"][1]) / 2 ** 0.5)
     assert (root / "seed-1" / "report.md").exists() and (root / "seed-2" / "report.md").exists()
     assert "±" in table and "majority class" in table
+
+
+def test_leave_one_group_out_reports_one_row_per_group(tmp_path):
+    from collections import Counter
+
+    from conftest import sample_articles, tiny_recipe
+    from evaluation.repeats import leave_one_group_out
+    from model.recipe import load_recipe
+    rows = sample_articles(160)
+    src = tmp_path / "outlets.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    recipe = tiny_recipe(tmp_path, source=src, num_train_epochs=1)
+    recipe["data"]["group_column"] = "outlet_family"
+    md, table = leave_one_group_out(recipe, n_resamples=20)
+    counts = Counter(r["outlet_family"] for r in rows)
+    assert len(counts) == 4
+    result = json.loads((md.parent / "leave_one_group_out.json").read_text())
+    assert {g: v["articles"] for g, v in result["groups"].items()} == counts
+    for group, n in counts.items():
+        assert table.count(f"| {group} | {n} | ") == 1  # one row per group, with its test size
+        run = md.parent / f"holdout-{group}"
+        assert load_recipe(run / "recipe.yaml")["data"]["holdout_group"] == group
+        assert json.loads((run / "metrics.json").read_text())["articles"] == n
+    mean = sum(v["model"]["mean_macro_f1"] for v in result["groups"].values()) / 4
+    assert result["summary"]["model"]["mean_macro_f1"]["mean"] == pytest.approx(mean)
+    assert f"| mean over 4 groups | {len(rows)} | {mean:.3f} | " in table

@@ -49,3 +49,19 @@ def test_bootstrap_interval_is_deterministic_under_a_seed_and_brackets_the_score
     for key in ("mean_macro_f1", "russia_f_avg", "syria_macro_f1"):
         low, high = a[key]
         assert low < point[key] < high and high - low > 0.02
+
+
+def test_the_evaluate_library_is_not_shadowed_and_the_metric_loads_from_any_directory(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    code = ("import evaluate, sys; print(evaluate.__file__); sys.path.insert(0, sys.argv[1]); "
+            "from metrics import load_stance_metric; "
+            "print(load_stance_metric().compute(predictions=[[0, 1, 3]], references=[[0, 1, 2]])['mean_accuracy'])")
+    for cwd in (ROOT, tmp_path):  # from the repository root, `import evaluate` once found the script
+        proc = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=cwd, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        library, accuracy = proc.stdout.split()
+        assert "site-packages" in library and float(accuracy) == pytest.approx(2 / 3)

@@ -8,7 +8,7 @@ from conftest import sample_articles
 from model.labels import LABELS, TARGETS
 from predict import main as predict_cli
 from test_data import write_formats
-from test_evaluate import evaluate_cli
+from eval import main as eval_cli
 
 
 def read_output(path):
@@ -77,7 +77,7 @@ def test_predict_and_evaluate_agree_on_the_same_articles(any_tiny_run, tmp_path)
     assert predict_cli(["--model", str(tiny_run), "--input", str(src), "--output", str(tmp_path / "p.jsonl"),
                         "--buffer", "7", "--batch-size", "5"]) == 0
     predicted = {r["id"]: r for r in read_output(tmp_path / "p.jsonl")}
-    assert evaluate_cli(["--model", str(tiny_run), "--out", str(tmp_path / "ev"), "--bootstrap", "10"]) == 0
+    assert eval_cli(["--model", str(tiny_run), "--out", str(tmp_path / "ev"), "--bootstrap", "10"]) == 0
     assert set(predicted) == test_ids
     errors = [json.loads(line) for line in (tmp_path / "ev" / "errors.jsonl").read_text().splitlines()]
     assert errors
@@ -163,3 +163,31 @@ def test_bad_input_path_is_one_line_and_non_zero(tiny_run, tmp_path, capsys):
                         "--output", str(tmp_path / "o.jsonl")]) == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.csv'}: no such file or folder"
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_temperatures_rescale_probabilities_keep_labels_and_runs_without_them_read_raw(tiny_run, tmp_path):
+    import shutil
+
+    import numpy as np
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_articles(12)))
+    old = tmp_path / "old_run"  # a run from before calibration: no temperature in stance.json
+    shutil.copytree(tiny_run, old, ignore=shutil.ignore_patterns("checkpoint-*"))
+    settings = json.loads((old / "stance.json").read_text())
+    temperature = settings.pop("temperature")
+    (old / "stance.json").write_text(json.dumps(settings))
+    outputs = {}
+    for name, model, flags in (("scaled", tiny_run, []), ("raw", tiny_run, ["--no-calibration"]), ("old", old, [])):
+        out = tmp_path / f"{name}.jsonl"
+        assert predict_cli(["--model", str(model), "--input", str(src), "--output", str(out), *flags]) == 0
+        outputs[name] = read_output(out)
+    assert outputs["old"] == outputs["raw"]
+    assert any(temperature[t] != pytest.approx(1, abs=0.05) for t in TARGETS)
+    for scaled, raw in zip(outputs["scaled"], outputs["raw"]):
+        assert scaled["labels"] == raw["labels"]  # one window per pair: the argmax cannot move
+        for t in TARGETS:
+            p = np.array([raw["probabilities"][t][label] for label in LABELS])
+            expected = np.exp(np.log(np.clip(p, 1e-6, None)) / temperature[t])
+            expected /= expected.sum()
+            got = [scaled["probabilities"][t][label] for label in LABELS]
+            assert got == pytest.approx(expected if raw["mentions"][t] else p, abs=0.02), t

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from conftest import ROOT, sample_articles, tiny_recipe
@@ -39,6 +40,13 @@ def test_target_pair_run_is_a_four_label_classifier_with_its_reading_settings(ti
     assert (tiny_run / "recipe.yaml").exists() and (tiny_run / "validation_metrics.json").exists()
     epochs = [json.loads(line) for line in (tiny_run / "metrics_per_epoch.jsonl").read_text().splitlines()]
     assert [round(e["epoch"]) for e in epochs] == [1, 2, 2]  # per epoch, then the final best-model evaluation
+    with Image.open(tiny_run / "training_curve.png") as img:
+        assert img.format == "PNG" and img.size[0] > 400
+    temperature = settings["temperature"]
+    assert set(temperature) == set(TARGETS) and all(t > 0 for t in temperature.values())
+    calibration = json.loads((tiny_run / "validation_metrics.json").read_text())["calibration"]
+    assert calibration["temperature"] == temperature and calibration["fitted_on"] == "validation"
+    assert calibration["ece"]["after"]["all"] <= calibration["ece"]["before"]["all"]
     card = (tiny_run / "README.md").read_text()
     best = json.loads((tiny_run / "validation_metrics.json").read_text())["eval_mean_macro_f1"]
     assert "## Validation" in card and "| mean | " in card and f"{best:.3f}" in card and "## Recipe" in card
@@ -50,12 +58,20 @@ def test_training_learns_the_sample_beyond_the_majority_baseline(tmp_path):
     from metrics import load_stance_metric
     from model.training import load_splits
     recipe = tiny_recipe(tmp_path, num_train_epochs=6)
-    _, metrics = train(recipe)
+    recipe["calibration"] = False  # (and without fitting a temperature, stance.json has none)
+    out, metrics = train(recipe)
+    assert "temperature" not in json.loads((out / "stance.json").read_text()) and "calibration" not in metrics
     splits, _ = load_splits(recipe["data"], TARGETS)
     train_labels, val_labels = (np.array([splits[s][t] for t in TARGETS]).T for s in ("train", "validation"))
     baseline = load_stance_metric().compute(predictions=majority(train_labels, len(val_labels)),
                                             references=val_labels)
     assert metrics["eval_mean_macro_f1"] > baseline["mean_macro_f1"] + 0.05
+
+
+def test_tensorboard_event_files_in_the_run_folder_when_tensorboard_is_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    out, _ = train(tiny_recipe(tmp_path, num_train_epochs=1, report_to=["tensorboard"]))
+    assert list((out / "runs").glob("*/events.out.tfevents.*"))
 
 
 def test_same_seed_gives_the_same_metrics(tmp_path):
@@ -112,7 +128,7 @@ def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
 
 def test_validation_scores_match_an_independent_per_article_evaluation(any_tiny_run):
     # the Trainer's scores come from window logits mapped back to (article, target): recompute
-    # them through the inference path that evaluate.py and predict.py use
+    # them through the inference path that eval.py and predict.py use
     from metrics import load_stance_metric
     from model.engines import TorchEngine
     from model.inference import predict_articles
