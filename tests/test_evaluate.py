@@ -1,13 +1,9 @@
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from PIL import Image
 
-from conftest import ROOT
 from eval import main as eval_cli
 from model.labels import LABELS, TARGETS
 

@@ -75,8 +75,8 @@ def test_predict_and_evaluate_agree_on_the_same_articles(any_tiny_run, tmp_path)
     src = tmp_path / "test.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in raw))
     assert predict_cli(["--model", str(tiny_run), "--input", str(src), "--output", str(tmp_path / "p.jsonl"),
-                        "--buffer", "7", "--batch-size", "5"]) == 0
-    predicted = {r["id"]: r for r in read_output(tmp_path / "p.jsonl")}
+                        "--buffer", "7", "--batch-size", "5", "--engine", "torch", "--precision", "fp32"]) == 0
+    predicted = {r["id"]: r for r in read_output(tmp_path / "p.jsonl")}  # the engine eval.py scores with
     assert eval_cli(["--model", str(tiny_run), "--out", str(tmp_path / "ev"), "--bootstrap", "10"]) == 0
     assert set(predicted) == test_ids
     errors = [json.loads(line) for line in (tmp_path / "ev" / "errors.jsonl").read_text().splitlines()]
