@@ -27,10 +27,6 @@ import warnings
 import numpy as np
 import torch
 
-ENGINES = ("auto", "torch", "onnx")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
-
-
 def pick_device(requested: str = "auto") -> torch.device:
     if requested != "auto":
         return torch.device(requested)
@@ -116,8 +112,9 @@ class OnnxEngine:
     name, note = "onnx", ""
 
     def __init__(self, path, num_labels: int, precision: str = "fp32", threads: int | None = None):
-        from .onnx_export import _session
-        self.session, self.path, self.precision, self.num_labels = _session(path, threads), path, precision, num_labels
+        from .onnx_export import ort_session
+        self.session, self.path = ort_session(path, threads), path
+        self.precision, self.num_labels = precision, num_labels
         self.inputs = {i.name for i in self.session.get_inputs()}
 
     def __call__(self, batch: dict) -> np.ndarray:

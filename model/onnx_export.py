@@ -95,7 +95,7 @@ def _export(model, inputs: dict, folder: Path) -> dict:
         program.save(Path(tmp, FILES["fp32"]))
         with torch.inference_mode():
             reference = _softmax(model(**example).logits.numpy())
-        diff = float(np.abs(_softmax(_session(Path(tmp, FILES["fp32"])).run(["logits"], inputs)[0])
+        diff = float(np.abs(_softmax(ort_session(Path(tmp, FILES["fp32"])).run(["logits"], inputs)[0])
                             - reference).max())
         if diff > TOLERANCE:
             raise ExportRefused(f"the ONNX export differs from PyTorch by {diff:.1e} in probability on "
@@ -112,8 +112,8 @@ def _quantize(folder: Path, inputs: dict) -> dict:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as tmp, _quiet():
         quantize_dynamic(folder / FILES["fp32"], Path(tmp, FILES["int8"]), weight_type=QuantType.QInt8)
-        reference = _session(folder / FILES["fp32"]).run(["logits"], inputs)[0]
-        logits = _session(Path(tmp, FILES["int8"])).run(["logits"], inputs)[0]
+        reference = ort_session(folder / FILES["fp32"]).run(["logits"], inputs)[0]
+        logits = ort_session(Path(tmp, FILES["int8"])).run(["logits"], inputs)[0]
         _move_into(Path(tmp), folder)
     diff = float(np.abs(_softmax(logits) - _softmax(reference)).max())
     same = float((logits.argmax(-1) == reference.argmax(-1)).mean())
@@ -123,7 +123,7 @@ def _quantize(folder: Path, inputs: dict) -> dict:
     return {"max_prob_diff": diff, "same_labels": same, "check_windows": len(logits)}
 
 
-def _session(path: Path, threads: int | None = None):
+def ort_session(path: Path, threads: int | None = None):
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or torch.get_num_threads()  # follow OMP_NUM_THREADS like torch
