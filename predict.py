@@ -13,8 +13,9 @@ output written as it goes, to <output>.partial.jsonl, renamed into place at the 
 
 Engine and precision are chosen for the machine unless given (printed once at start):
 --precision auto is bf16 where the device has native bf16 (CUDA, AVX512-BF16/AMX, ARM BF16),
-else fp32; --engine auto is ONNX Runtime on the CPU at fp32/int8 (the run is exported once into
-<model>/onnx/, checked against PyTorch, rebuilt when the weights change), PyTorch otherwise.
+else fp32; --engine auto is ONNX Runtime on the CPU for int8, and for fp32 on a CPU without
+AVX512 (the run is exported once into <model>/onnx/, checked against PyTorch, rebuilt when the
+weights change), PyTorch otherwise.
 
 Across GPUs and machines, with the same flags (each worker on its own device, its share in
 <output>.part-K-of-N.jsonl, merged into <output> in input order when all are done):

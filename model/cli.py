@@ -26,8 +26,9 @@ def add_engine_arguments(p: argparse.ArgumentParser, engine: str = "auto", preci
     """--device, --engine, --precision, resolved by model/engines.py's `choose`."""
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
     p.add_argument("--engine", default=engine, choices=["auto", "torch", "onnx"],
-                   help=f"(default {engine}) auto: ONNX Runtime on the CPU at fp32/int8 (exported once into "
-                        "<model>/onnx/ and checked against PyTorch), PyTorch otherwise; onnx: CPU only")
+                   help=f"(default {engine}) auto: ONNX Runtime on the CPU for int8, and for fp32 on a CPU "
+                        "without AVX512 (exported once into <model>/onnx/ and checked against PyTorch); "
+                        "PyTorch otherwise. onnx: CPU, fp32 or int8")
     p.add_argument("--precision", default=precision, choices=["auto", "fp32", "bf16", "fp16", "int8"],
                    help=f"(default {precision}) auto: bf16 where the device has native bf16 (CUDA, AVX512-BF16/AMX, "
                         "ARM BF16), else fp32; bf16/fp16: PyTorch autocast; int8: dynamic quantization of the "
