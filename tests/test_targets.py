@@ -131,7 +131,8 @@ def test_a_target_pair_run_read_by_plain_pipeline_gives_predicts_labels(tiny_run
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "p.jsonl"
     # a plain pipeline knows nothing of stance.json's temperatures: compare with the raw probabilities
-    assert predict_cli(["--model", str(tiny_run), "--input", str(src), "--output", str(out), "--no-calibration"]) == 0
+    assert predict_cli(["--model", str(tiny_run), "--input", str(src), "--output", str(out), "--no-calibration",
+                        "--engine", "torch", "--precision", "fp32"]) == 0  # the pipeline's engine
     predicted = [json.loads(line) for line in out.read_text().splitlines()]
 
     # the documented recipe: the excerpt the run's stance.json describes, as a (name, excerpt) pair
