@@ -27,7 +27,7 @@ WINDOW_DEFAULTS = {"max_length": 512, "stride": 128, "train_strategy": "windows"
 EXCERPT_DEFAULTS = {"max_tokens": None, "context": 1, "lead": 2, "rule_none": True}
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
 
@@ -86,7 +86,7 @@ class MultiHead(Formulation):
         index = {k: i for i, k in enumerate(article_ids)}
         rows = np.array([index[k] for k in windows["id"]], dtype=np.int64)
         logits = np.asarray(logits, np.float64).reshape(len(rows), len(self.keys), len(LABELS))
-        probs = _softmax(logits / _temperatures(self.keys, temperature)[None, :, None])
+        probs = softmax(logits / _temperatures(self.keys, temperature)[None, :, None])
         sums = np.zeros((len(article_ids), len(self.keys), len(LABELS)))
         np.add.at(sums, rows, probs)
         counts = np.bincount(rows, minlength=len(article_ids))
@@ -145,7 +145,7 @@ class TargetPair(Formulation):
         shape = (len(article_ids), len(self.keys))
         sums = np.zeros((*shape, len(LABELS)))
         logits = np.asarray(logits, np.float64).reshape(len(rows), len(LABELS))
-        np.add.at(sums, (rows, cols), _softmax(logits / _temperatures(self.keys, temperature)[cols][:, None]))
+        np.add.at(sums, (rows, cols), softmax(logits / _temperatures(self.keys, temperature)[cols][:, None]))
         pair_windows = np.zeros(shape, dtype=np.int64)
         np.add.at(pair_windows, (rows, cols), 1)
         mentions = np.zeros(shape, dtype=np.int64)
