@@ -124,7 +124,8 @@ def cached_dataset(cfg: dict, cache_dir: str | Path) -> tuple[DatasetDict, dict]
         dsd, report = build_dataset(cfg)
         save_dataset(dsd, report, path)
     report = json.loads((path / "build_report.json").read_text())
-    return load_from_disk(str(path)), report
+    # a run keeps it (data_report.json), so eval can tell when its input has changed since
+    return load_from_disk(str(path)), {**report, "fingerprint": path.name}
 
 
 def save_dataset(dsd: DatasetDict, report: dict, out: str | Path) -> None:

@@ -14,7 +14,7 @@ from model.inference import predict_articles
 from model.card import write_model_card
 from model.modeling import load_for_inference
 from model.recipe import load_recipe
-from model.training import load_splits
+from model.training import run_splits
 
 from . import baselines, plots, report
 from .bootstrap import bootstrap_intervals
@@ -35,7 +35,10 @@ def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[st
     settings and scored whole."""
     recipe = load_recipe(run_dir / "recipe.yaml")
     if data is None:
-        splits, _ = load_splits(recipe["data"], targets)
+        try:
+            splits = run_splits(run_dir, recipe, targets)
+        except DataError as e:
+            raise DataError(f"{e} (score a held-out labelled file with --data)") from None
         return _split(splits, split), splits["train"], f"the {split} split of its training data"
     if (Path(data) / "dataset_dict.json").exists():
         splits = load_from_disk(data)
@@ -46,10 +49,9 @@ def load_eval_data(run_dir: Path, data: str | None, split: str, targets: list[st
         for a in articles:
             a["text"] = clean_text(a["text"])[0]
     try:  # the baselines learn from the run's own training split, when it is still at hand
-        train = load_splits(recipe["data"], targets)[0]["train"]
-    except (DataError, OSError):
-        train = None
-    return Dataset.from_list(articles), train, str(data)
+        return Dataset.from_list(articles), run_splits(run_dir, recipe, targets)["train"], str(data)
+    except (DataError, OSError) as e:
+        return Dataset.from_list(articles), None, f"{data} (no baselines: {e})"
 
 
 def evaluate_run(run_dir, data=None, split="test", out=None, batch_size=32, device="auto", engine="torch",

@@ -12,7 +12,7 @@ from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingC
                           TrainingArguments, set_seed)
 from transformers.trainer_utils import get_last_checkpoint
 
-from data import cached_dataset
+from data import DataError, cached_dataset
 from evaluation.plots import write_training_curve
 from metrics import load_stance_metric
 
@@ -41,6 +41,22 @@ def load_splits(data_cfg: dict, targets: list[str]) -> tuple[DatasetDict, dict]:
     cache = data_cfg.get("cache_dir") or ROOT / ".cache" / "datasets"
     cfg = {k: v for k, v in data_cfg.items() if k not in ("cache_dir", "dataset")}
     return cached_dataset({**cfg, "targets": list(targets)}, cache)
+
+
+def run_splits(run_dir: Path, recipe: dict, targets: list[str]) -> DatasetDict:
+    """The splits a run was trained on. A changed input file would be split anew, with some of
+    the run's training articles in its test split: then the build the run was trained on is
+    loaded from the cache if it is still there, and otherwise this is refused."""
+    splits, report = load_splits(recipe["data"], targets)
+    trained = run_dir / "data_report.json"
+    trained = json.loads(trained.read_text()).get("fingerprint") if trained.exists() else None
+    if trained is None or report.get("fingerprint") in (None, trained):
+        return splits
+    cached = Path(recipe["data"].get("cache_dir") or ROOT / ".cache" / "datasets") / trained
+    if (cached / "build_report.json").exists():
+        return load_from_disk(str(cached))
+    raise DataError(f"{recipe['data'].get('source')} has changed since {run_dir} was trained, and the "
+                    "build it was trained on is no longer cached: its splits cannot be rebuilt")
 
 
 def window_split(ds, tokenizer, formulation: Formulation, training: bool = False):

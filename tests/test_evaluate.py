@@ -116,3 +116,33 @@ def test_leave_one_group_out_reports_one_row_per_group(tmp_path):
     mean = sum(v["model"]["mean_macro_f1"] for v in result["groups"].values()) / 4
     assert result["summary"]["model"]["mean_macro_f1"]["mean"] == pytest.approx(mean)
     assert f"| mean over 4 groups | {len(rows)} | {mean:.3f} | " in table
+
+
+def test_a_changed_training_file_never_becomes_the_test_split(tmp_path, capsys):
+    """Edit the file a run was trained on: eval scores the split the run was trained on while its
+    build is cached, and refuses (one error line; baselines left out under --data) once it is not."""
+    import shutil
+
+    from conftest import sample_articles, tiny_recipe
+    from model.training import train
+    src = tmp_path / "mine.jsonl"
+    rows = sample_articles(120)
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    run, _ = train(tiny_recipe(tmp_path, source=src, num_train_epochs=1))
+    assert eval_cli(["--model", str(run), "--out", str(tmp_path / "before"), "--bootstrap", "20"]) == 0
+    before = [e["id"] for e in map(json.loads, (tmp_path / "before" / "errors.jsonl").open())]
+    tested = json.loads((tmp_path / "before" / "metrics.json").read_text())["articles"]
+
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[60:] + rows[:60]), encoding="utf-8")
+    assert eval_cli(["--model", str(run), "--out", str(tmp_path / "cached"), "--bootstrap", "20"]) == 0
+    assert json.loads((tmp_path / "cached" / "metrics.json").read_text())["articles"] == tested
+    again = [e["id"] for e in map(json.loads, (tmp_path / "cached" / "errors.jsonl").open())]
+    assert before and again == before
+
+    shutil.rmtree(tmp_path / "cache")
+    assert eval_cli(["--model", str(run), "--out", str(tmp_path / "gone")]) == 2
+    err = capsys.readouterr().err
+    assert "has changed since" in err and "--data" in err and not (tmp_path / "gone").exists()
+    assert eval_cli(["--model", str(run), "--data", str(src), "--out", str(tmp_path / "d"), "--bootstrap", "20"]) == 0
+    report = (tmp_path / "d" / "report.md").read_text()
+    assert "no baselines" in report and "TF-IDF" not in report
