@@ -38,25 +38,27 @@ def load_splits(data_cfg: dict, targets: list[str]) -> tuple[DatasetDict, dict]:
         path = Path(data_cfg["dataset"])
         report = json.loads((path / "build_report.json").read_text()) if (path / "build_report.json").exists() else {}
         return load_from_disk(str(path)), report
-    cache = data_cfg.get("cache_dir") or ROOT / ".cache" / "datasets"
     cfg = {k: v for k, v in data_cfg.items() if k not in ("cache_dir", "dataset")}
-    return cached_dataset({**cfg, "targets": list(targets)}, cache)
+    return cached_dataset({**cfg, "targets": list(targets)}, _cache_dir(data_cfg))
+
+
+def _cache_dir(data_cfg: dict) -> Path:
+    return Path(data_cfg.get("cache_dir") or ROOT / ".cache" / "datasets")
 
 
 def run_splits(run_dir: Path, recipe: dict, targets: list[str]) -> DatasetDict:
-    """The splits a run was trained on. A changed input file would be split anew, with some of
-    the run's training articles in its test split: then the build the run was trained on is
-    loaded from the cache if it is still there, and otherwise this is refused."""
-    splits, report = load_splits(recipe["data"], targets)
-    trained = run_dir / "data_report.json"
-    trained = json.loads(trained.read_text()).get("fingerprint") if trained.exists() else None
-    if trained is None or report.get("fingerprint") in (None, trained):
-        return splits
-    cached = Path(recipe["data"].get("cache_dir") or ROOT / ".cache" / "datasets") / trained
-    if (cached / "build_report.json").exists():
-        return load_from_disk(str(cached))
-    raise DataError(f"{recipe['data'].get('source')} has changed since {run_dir} was trained, and the "
-                    "build it was trained on is no longer cached: its splits cannot be rebuilt")
+    """The splits a run was trained on: its build (data_report.json keeps the fingerprint) while
+    the cache has it. Otherwise they are rebuilt from the recipe, and refused if the input has
+    changed since: a changed file, split anew, would put training articles into the test split."""
+    report = run_dir / "data_report.json"
+    trained = json.loads(report.read_text()).get("fingerprint") if report.exists() else None
+    if trained and (_cache_dir(recipe["data"]) / trained / "build_report.json").exists():
+        return load_from_disk(str(_cache_dir(recipe["data"]) / trained))
+    splits, built = load_splits(recipe["data"], targets)
+    if trained and built.get("fingerprint") not in (None, trained):
+        raise DataError(f"{recipe['data'].get('source')} has changed since {run_dir} was trained, and the "
+                        "build it was trained on is no longer cached: its splits cannot be rebuilt")
+    return splits
 
 
 def window_split(ds, tokenizer, formulation: Formulation, training: bool = False):
