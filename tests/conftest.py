@@ -14,8 +14,15 @@ def sample_articles(n=None) -> list[dict]:
     return rows[:n] if n else rows
 
 
-def tiny_recipe(tmp: Path, source=SAMPLE, **training) -> dict:
+def tiny_recipe(tmp: Path, source=None, **training) -> dict:
+    """configs/tiny.yaml into `tmp`, trained on `source` or on the sample's first 368 articles
+    (its first batch: the time of the training tests does not grow with the corpus)."""
     from model.recipe import load_recipe
+    if source is None:
+        source = tmp / "sample.jsonl"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_articles(368)),
+                          encoding="utf-8")
     recipe = load_recipe(ROOT / "configs" / "tiny.yaml")
     recipe["data"]["source"] = str(source)
     recipe["data"]["cache_dir"] = str(tmp / "cache")
@@ -25,7 +32,8 @@ def tiny_recipe(tmp: Path, source=SAMPLE, **training) -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """A tiny model trained once on the bundled sample, shared by the evaluation and prediction tests."""
+    """A tiny model trained once on (the first batch of) the bundled sample, shared by the evaluation
+    and prediction tests."""
     from model.training import train
     tmp = tmp_path_factory.mktemp("tiny")
     out, _ = train(tiny_recipe(tmp))

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, SAMPLE, sample_articles
+from conftest import ROOT, sample_articles
 from data.mentions import MentionFinder, focused_excerpt, split_sentences
 from model.formulations import TargetPair
 from model.labels import LABEL2ID, LABELS, TARGETS
@@ -91,7 +91,7 @@ def test_long_excerpts_are_read_in_windows_and_averaged():
 
 
 def test_an_added_fourth_target_trains_predicts_and_evaluates_with_no_code_change(tmp_path):
-    rows = sample_articles()
+    rows = sample_articles(368)
     for r in rows:  # a toy label column: Iran is neutral where it is named, else absent
         r["labels"]["iran"] = "neutral" if "Iran" in r["text"] else "none"
     src = tmp_path / "with_iran.jsonl"
@@ -104,7 +104,7 @@ def test_an_added_fourth_target_trains_predicts_and_evaluates_with_no_code_chang
     assert train.returncode == 0, train.stderr[-2000:]
     assert list(json.loads((run / "stance.json").read_text())["targets"]) == [*TARGETS, "iran"]
     out = tmp_path / "p.jsonl"
-    predict = subprocess.run([sys.executable, "predict.py", "--model", str(run), "--input", str(SAMPLE),
+    predict = subprocess.run([sys.executable, "predict.py", "--model", str(run), "--input", str(src),
                               "--output", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert predict.returncode == 0, predict.stderr[-2000:]
     got = [json.loads(line) for line in out.read_text().splitlines()]
