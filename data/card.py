@@ -9,13 +9,14 @@ the second reading, one line per article: `{"id", "first": {target: label}, "sec
 "settled": {target: {"label", "rule"}}}` (settled: the targets the two readers disagreed on).
 DATACARD.md carries these tables verbatim; tests/test_corpus.py checks they are still true.
 """
-import argparse
 import json
+import sys
 from collections import Counter
 
 from sklearn.metrics import cohen_kappa_score
 
 from data.mentions import MentionFinder
+from model.cli import ArgumentParser
 from model.labels import LABELS, TARGETS
 from model.targets import targets_from
 
@@ -113,13 +114,21 @@ def card(rows: list[dict], group: str | None = None, readings: list[dict] | None
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m data.card", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="python -m data.card", description=__doc__.split("\n\n")[0])
     p.add_argument("corpus", help="JSON lines with `labels` and `text`")
     p.add_argument("--group", help="a column to break the labels and lengths down by, e.g. outlet_family")
     p.add_argument("--second-reading", help="JSON lines of first and second labels per article")
     args = p.parse_args(argv)
-    readings = read_jsonl(args.second_reading) if args.second_reading else None
-    print(card(read_jsonl(args.corpus), args.group, readings))
+    try:
+        readings = read_jsonl(args.second_reading) if args.second_reading else None
+        tables = card(read_jsonl(args.corpus), args.group, readings)
+    except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"error: an article or reading without {e} (see python -m data.card --help)", file=sys.stderr)
+        return 2
+    print(tables)
     return 0
 
 

@@ -98,3 +98,14 @@ def test_kappa_is_one_for_identical_readers_and_drops_with_a_disagreement():
     same[0]["second"] = {t: "against" for t in TARGETS}
     kappas = re.findall(r"\| (0\.\d{3}) \|", agreement_table(same, rows))
     assert len(kappas) == 2 * len(TARGETS) and all(float(k) < 1 for k in kappas)
+
+
+def test_the_card_command_prints_the_tables_and_refuses_bad_input(tmp_path, capsys):
+    from data.card import main
+    sample = str(ROOT / "data" / "sample" / "articles.jsonl")
+    assert main([sample, "--group", "outlet_family"]) == 0
+    assert capsys.readouterr().out.strip() == card(sample_articles(), "outlet_family")
+    assert main([sample, "--second-reading", sample]) == 2  # articles are not readings
+    assert main([str(tmp_path / "missing.jsonl")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
