@@ -11,6 +11,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from conftest import ROOT, sample_articles, tiny_recipe
 from model.labels import LABELS, TARGETS
+from model.recipe import load_recipe
 from model.training import EpochMetricsWriter, train
 
 
@@ -113,6 +114,7 @@ def test_two_process_ddp_on_cpu_with_gloo(tmp_path, tiny_run):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
            str(ROOT / "train.py"), "--config", str(ROOT / "configs" / "tiny.yaml"),
+           f"data.source={load_recipe(tiny_run / 'recipe.yaml')['data']['source']}",  # what tiny_run read
            f"training.output_dir={out}", f"data.cache_dir={tmp_path / 'cache'}", "training.ddp_backend=gloo"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -133,7 +135,6 @@ def test_validation_scores_match_an_independent_per_article_evaluation(any_tiny_
     from model.engines import TorchEngine
     from model.inference import predict_articles
     from model.modeling import load_for_inference
-    from model.recipe import load_recipe
     from model.training import load_splits
     splits, _ = load_splits(load_recipe(any_tiny_run / "recipe.yaml")["data"], TARGETS)
     val = splits["validation"]
