@@ -52,8 +52,9 @@ def run_splits(run_dir: Path, recipe: dict, targets: list[str]) -> DatasetDict:
     changed since: a changed file, split anew, would put training articles into the test split."""
     report = run_dir / "data_report.json"
     trained = json.loads(report.read_text()).get("fingerprint") if report.exists() else None
-    if trained and (_cache_dir(recipe["data"]) / trained / "build_report.json").exists():
-        return load_from_disk(str(_cache_dir(recipe["data"]) / trained))
+    build = _cache_dir(recipe["data"]) / trained if trained else None
+    if build and (build / "build_report.json").exists():
+        return load_from_disk(str(build))
     splits, built = load_splits(recipe["data"], targets)
     if trained and built.get("fingerprint") not in (None, trained):
         raise DataError(f"{recipe['data'].get('source')} has changed since {run_dir} was trained, and the "

@@ -14,15 +14,18 @@ def sample_articles(n=None) -> list[dict]:
     return rows[:n] if n else rows
 
 
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
 def tiny_recipe(tmp: Path, source=None, **training) -> dict:
     """configs/tiny.yaml into `tmp`, trained on `source` or on the sample's first 368 articles
     (its first batch: the time of the training tests does not grow with the corpus)."""
     from model.recipe import load_recipe
     if source is None:
-        source = tmp / "sample.jsonl"
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sample_articles(368)),
-                          encoding="utf-8")
+        source = write_jsonl(tmp / "sample.jsonl", sample_articles(368))
     recipe = load_recipe(ROOT / "configs" / "tiny.yaml")
     recipe["data"]["source"] = str(source)
     recipe["data"]["cache_dir"] = str(tmp / "cache")

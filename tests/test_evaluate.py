@@ -123,17 +123,16 @@ def test_a_changed_training_file_never_becomes_the_test_split(tmp_path, capsys):
     build is cached, and refuses (one error line; baselines left out under --data) once it is not."""
     import shutil
 
-    from conftest import sample_articles, tiny_recipe
+    from conftest import sample_articles, tiny_recipe, write_jsonl
     from model.training import train
-    src = tmp_path / "mine.jsonl"
     rows = sample_articles(120)
-    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    src = write_jsonl(tmp_path / "mine.jsonl", rows)
     run, _ = train(tiny_recipe(tmp_path, source=src, num_train_epochs=1))
     assert eval_cli(["--model", str(run), "--out", str(tmp_path / "before"), "--bootstrap", "20"]) == 0
     before = [e["id"] for e in map(json.loads, (tmp_path / "before" / "errors.jsonl").open())]
     tested = json.loads((tmp_path / "before" / "metrics.json").read_text())["articles"]
 
-    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[60:] + rows[:60]), encoding="utf-8")
+    write_jsonl(src, rows[60:] + rows[:60])
     assert eval_cli(["--model", str(run), "--out", str(tmp_path / "cached"), "--bootstrap", "20"]) == 0
     assert json.loads((tmp_path / "cached" / "metrics.json").read_text())["articles"] == tested
     again = [e["id"] for e in map(json.loads, (tmp_path / "cached" / "errors.jsonl").open())]
